@@ -1,0 +1,109 @@
+"""Application factory: configuration, extensions, error handlers, blueprints, CLI. Nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from config import config_for
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application for `config_name` (or APP_ENV), with optional config overrides (tests)."""
+    config_class = config_for(config_name)
+    config_class.validate()
+    app = Flask(__name__, instance_path=str(_instance_dir()))
+    app.config.from_object(config_class)
+    app.config.update(overrides or {})
+
+    from app.core.observability import configure_logging
+
+    configure_logging(app)
+    register_extensions(app)
+    register_error_handlers(app)
+    register_blueprints(app)
+    register_commands(app)
+    return app
+
+
+def _instance_dir() -> Any:
+    from config import INSTANCE_DIR
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return INSTANCE_DIR
+
+
+def register_extensions(app: Flask) -> None:
+    from app.core import auth, crypto
+    from app.core.db import configure_engine
+    from app.core.schemas import Localised
+    from app.extensions import api, db, jwt, limiter, migrate
+
+    db.init_app(app)
+    configure_engine(app)
+    # Batch mode lets Alembic alter tables on SQLite (it recreates them), using the named constraints.
+    migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()))
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.register_field(Localised, "string", None)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    api.spec.components.security_scheme("apiKeyAuth", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
+    auth.init_password_hasher(app)
+    crypto.init_keyring(app)
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def register_error_handlers(app: Flask) -> None:
+    from app.core.errors import register_error_handlers as register
+    from app.core.observability import register_request_id
+
+    register_request_id(app)
+    register(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.audit.routes import blp as audit_blp
+    from app.extensions import api
+    from app.guests import routes as guests_routes
+    from app.guests import services as guests_services
+    from app.health.routes import blp as health_blp
+    from app.hotels.routes import admin_blp as hotels_admin_blp
+    from app.hotels.routes import blp as hotels_blp
+    from app.identity import routes as identity_routes
+    from app.identity import tokens
+    from app.staff import routes as staff_routes
+    from app.staff import services as staff_services
+
+    tokens.register_jwt_callbacks(app, principal_loaders={
+        "guest": guests_services.get_active_guest,
+        "staff": staff_services.get_active_staff,
+    })
+    api.register_blueprint(health_blp)
+    api.register_blueprint(identity_routes.blp, url_prefix=f"{API_PREFIX}/auth")
+    api.register_blueprint(identity_routes.service_blp, url_prefix=f"{API_PREFIX}/service-accounts")
+    api.register_blueprint(guests_routes.auth_blp, url_prefix=f"{API_PREFIX}/auth")
+    api.register_blueprint(guests_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(guests_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/guests")
+    api.register_blueprint(staff_routes.blp, url_prefix=f"{API_PREFIX}/staff")
+    api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/staff/audit")
+    api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
+    api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import seed_cli
+    from app.identity.cli import apikey_cli
+    from app.staff.cli import staff_cli
+
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(apikey_cli)
+    app.cli.add_command(seed_cli)

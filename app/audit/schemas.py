@@ -1,0 +1,27 @@
+"""Audit entries as managers browse them."""
+
+import marshmallow as ma
+
+from app.core.pagination import CursorArgsSchema
+
+
+class AuditEntrySchema(ma.Schema):
+    id = ma.fields.Integer()
+    at = ma.fields.DateTime()
+    actor_kind = ma.fields.String()
+    actor_id = ma.fields.Integer(allow_none=True)
+    action = ma.fields.String()
+    subject_kind = ma.fields.String()
+    subject_id = ma.fields.Integer(allow_none=True)
+    hotel_id = ma.fields.Integer(allow_none=True)
+    detail = ma.fields.Dict(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+
+
+class AuditQueryArgsSchema(CursorArgsSchema):
+    class Meta:
+        unknown = ma.RAISE
+
+    action = ma.fields.String(validate=ma.validate.Length(max=60))
+    subject_kind = ma.fields.String(validate=ma.validate.Length(max=30))
+    subject_id = ma.fields.Integer()

@@ -1,0 +1,43 @@
+"""flask-smorest's Api, answering errors as problem+json and documenting them so."""
+
+from __future__ import annotations
+
+import http
+
+import marshmallow as ma
+from flask import Response
+from flask_smorest import Api
+from flask_smorest.spec import prepare_response
+from werkzeug.exceptions import HTTPException
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 7807 problem details (documentation only: errors are built by app.core.errors.problem)."""
+
+    type = ma.fields.String(metadata={"description": "URI reference naming the problem type"})
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": "Stable machine-readable code"})
+    detail = ma.fields.String()
+    errors = ma.fields.Dict(metadata={"description": "Per-field validation messages"})
+    request_id = ma.fields.String()
+
+
+class ProblemApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        from app.core.errors import http_exception_to_problem
+
+        return http_exception_to_problem(error)
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, "application/problem+json")
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, "application/problem+json")
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)

@@ -1,0 +1,212 @@
+"""Who is calling: token identities, roles, password hashing and the decorators every endpoint declares."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app, g, request
+from flask_jwt_extended import get_current_user, get_jwt, verify_jwt_in_request
+from flask_smorest import Blueprint
+
+from app.core.errors import Forbidden, Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PrincipalKind(StrEnum):
+    GUEST = "guest"
+    STAFF = "staff"
+
+
+class Role(StrEnum):
+    FRONT_DESK = "front_desk"
+    HOUSEKEEPING = "housekeeping"
+    MAINTENANCE = "maintenance"
+    KITCHEN = "kitchen"
+    CONCIERGE = "concierge"
+    MARKETER = "marketer"
+    HOTEL_MANAGER = "hotel_manager"
+    CHAIN_ADMIN = "chain_admin"
+
+
+class ServiceKind(StrEnum):
+    """Machines that call the API with an API key."""
+
+    BRIDGE = "bridge"
+    PARTNER = "partner"
+
+
+ALL_STAFF = tuple(Role)
+# Roles whose work needs a guest's personal data (the rest see rooms and requests, not people).
+GUEST_DATA_ROLES = (Role.FRONT_DESK, Role.CONCIERGE, Role.HOTEL_MANAGER, Role.CHAIN_ADMIN)
+MANAGERS = (Role.HOTEL_MANAGER, Role.CHAIN_ADMIN)
+
+
+def token_subject(kind: PrincipalKind, principal_id: int) -> str:
+    """JWT `sub` must be a string; the kind prefix keeps guest 5 and staff 5 apart."""
+    return f"{kind.value}:{principal_id}"
+
+
+def parse_subject(subject: str) -> tuple[PrincipalKind, int]:
+    kind, _, raw_id = subject.partition(":")
+    return PrincipalKind(kind), int(raw_id)
+
+
+# -- passwords ---------------------------------------------------------------------------------------------------
+
+def init_password_hasher(app: Flask) -> None:
+    app.extensions["password_hasher"] = PasswordHasher(
+        time_cost=app.config["ARGON2_TIME_COST"],
+        memory_cost=app.config["ARGON2_MEMORY_COST_KIB"],
+        parallelism=app.config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    return current_app.extensions["password_hasher"].hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
+    """Return (matches, needs_rehash). A missing hash never matches but still costs a hash, against timing probes."""
+    hasher: PasswordHasher = current_app.extensions["password_hasher"]
+    if not password_hash:
+        hasher.hash(password)
+        return False, False
+    try:
+        hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False, False
+    return True, hasher.check_needs_rehash(password_hash)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 for high-entropy secrets (API keys, refresh token ids); passwords use argon2id instead."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+# -- endpoint decorators -----------------------------------------------------------------------------------------
+
+BEARER = [{"bearerAuth": []}]
+API_KEY = [{"apiKeyAuth": []}]
+
+
+def _current_principal(kind: PrincipalKind) -> Any:
+    verify_jwt_in_request()
+    principal_kind, _ = parse_subject(get_jwt()["sub"])
+    if principal_kind != kind:
+        raise Forbidden(f"This endpoint is for {kind.value} accounts.", code="wrong_account_kind")
+    return get_current_user()
+
+
+def guest_required(fn: F) -> F:
+    """Only a logged-in guest; the guest is then `current_guest()`."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.guest = _current_principal(PrincipalKind.GUEST)
+        return fn(*args, **kwargs)
+
+    return Blueprint.doc(security=BEARER)(wrapper)
+
+
+def staff_required(*roles: Role) -> Callable[[F], F]:
+    """Only staff with one of `roles` (any staff when none given); hotel scoping is the service's job."""
+    allowed = set(roles or ALL_STAFF)
+
+    def decorator(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            staff = _current_principal(PrincipalKind.STAFF)
+            if staff.role not in allowed:
+                raise Forbidden("Your role does not allow this.", code="role_forbidden")
+            g.staff = staff
+            return fn(*args, **kwargs)
+
+        wrapper.__doc__ = fn.__doc__
+        return Blueprint.doc(security=BEARER, description=_roles_note(allowed))(wrapper)
+
+    return decorator
+
+
+def _roles_note(roles: set[Role]) -> str:
+    return "Staff roles: " + ", ".join(sorted(role.value for role in roles)) + "."
+
+
+def account_required(fn: F) -> F:
+    """Any logged-in account, guest or staff (sessions, logout)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        verify_jwt_in_request()
+        return fn(*args, **kwargs)
+
+    return Blueprint.doc(security=BEARER)(wrapper)
+
+
+# Set by create_app: resolves an API key to a service account (app.identity owns the table).
+ApiKeyResolver = Callable[[str], Any]
+
+
+def api_key_required(*kinds: ServiceKind) -> Callable[[F], F]:
+    """Only machines holding a live API key of one of `kinds`: `Authorization: ApiKey <key>` or `X-API-Key`."""
+
+    def decorator(fn: F) -> F:
+        @wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = _presented_api_key()
+            if not key:
+                raise Unauthorized("An API key is required.", code="api_key_missing")
+            account = current_app.extensions["api_key_resolver"](key)
+            if account is None:
+                raise Unauthorized("The API key is not valid.", code="api_key_invalid")
+            if kinds and account.kind not in kinds:
+                raise Forbidden("This key may not call this endpoint.", code="api_key_forbidden")
+            g.service_account = account
+            return fn(*args, **kwargs)
+
+        return Blueprint.doc(security=API_KEY)(wrapper)
+
+    return decorator
+
+
+def _presented_api_key() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("ApiKey "):
+        return header.removeprefix("ApiKey ").strip() or None
+    return request.headers.get("X-API-Key") or None
+
+
+def current_guest() -> Any:
+    return g.guest
+
+
+def current_staff() -> Any:
+    return g.staff
+
+
+def current_service_account() -> Any:
+    return g.service_account
+
+
+def caller_scope() -> str:
+    """A stable name for whoever calls: scopes idempotency keys and rate limits."""
+    for attr, prefix in (("guest", "guest"), ("staff", "staff"), ("service_account", "key")):
+        principal = g.get(attr)
+        if principal is not None:
+            return f"{prefix}:{principal.id}"
+    return f"anon:{request.remote_addr}"
+
+
+def current_subject() -> tuple[PrincipalKind, int]:
+    """Kind and id of the account whose token authenticated this request."""
+    return parse_subject(get_jwt()["sub"])
+
+
+def current_session_id() -> int:
+    return int(get_jwt()["sid"])

@@ -1,0 +1,175 @@
+"""Errors in one shape everywhere: RFC 7807 problem+json with a stable machine `code`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MIMETYPE = "application/problem+json"
+
+# Stable codes for plain HTTP errors; domain errors carry their own.
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    428: "precondition_required",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+class DomainError(Exception):
+    """A use case refused; routes let it propagate and the handler renders it."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+    # A refusal that must still be recorded (a failed login counted, a stolen token family revoked): the unit of
+    # work commits what the use case did before raising, instead of rolling it back.
+    keeps_changes = False
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    """Also used for resources that exist but belong to someone else (never leak existence)."""
+
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(DomainError):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class Conflict(DomainError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class Unprocessable(DomainError):
+    status, code, title = 422, "validation_failed", "Unprocessable content"
+
+
+class TooManyRequests(DomainError):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """Build an application/problem+json response."""
+    body: dict[str, Any] = {"type": f"/problems/{code}", "title": title, "status": status, "code": code}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    request_id = g.get("request_id") if g else None
+    if request_id:
+        body["request_id"] = request_id
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_validation_messages(messages: dict[str, Any]) -> dict[str, Any]:
+    """webargs nests errors by location ({"json": {"email": [...]}}); clients want them by field."""
+    flat: dict[str, Any] = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            flat.update(fields)
+        else:
+            flat[location] = fields
+    return flat
+
+
+def http_exception_to_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = HTTP_CODES.get(status, "http_error")
+    title = error.name
+    detail = error.description if status != 500 else "An unexpected error occurred."
+    data = getattr(error, "data", None) or {}
+    errors = None
+    if "messages" in data:
+        errors = _flatten_validation_messages(data["messages"])
+        if status == 400:
+            # webargs answers an unparsable body with 400 {"json": ["Invalid JSON body."]}
+            status, code, title, detail = 400, "malformed_json", "Malformed JSON", "The body is not valid JSON."
+            errors = None
+        else:
+            detail = "The request has invalid fields; see `errors`."
+    headers = dict(data.get("headers") or {})
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    if status == 429:
+        detail = f"Too many requests: limit {error.description}. Retry later."
+    return problem(status, code, title, detail, errors=errors, headers=headers)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """HTTP errors come through flask-smorest's Api (ProblemApi); these cover everything else."""
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError) -> Response:
+        return problem(
+            error.status, error.code, error.title, error.detail,
+            errors=error.errors, headers=error.headers, **error.extra,
+        )
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeoutError)
+    def handle_database_unavailable(error: Exception) -> Response:
+        log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
+        return problem(
+            503, "database_unavailable", "Service unavailable",
+            "The database is unavailable; retry shortly.", headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return http_exception_to_problem(error)
+        log.exception("unhandled error")
+        return problem(500, "internal_error", "Internal server error", "An unexpected error occurred.")

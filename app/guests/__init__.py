@@ -1,0 +1,1 @@
+"""The guest: one profile per person across the whole chain, with preferences, family and consents."""

@@ -1,0 +1,29 @@
+"""Guest use cases, split by who acts: the guest's account, the guest's profile, the front desk."""
+
+from app.guests.services.accounts import (
+    change_password,
+    find_by_contact,
+    get_active_guest,
+    log_in,
+    log_in_with_code,
+    register,
+    request_login_code,
+)
+from app.guests.services.desk import create_walk_in, guest_card, merge_guests, read_guest, search_guests
+from app.guests.services.profile import (
+    add_family_member,
+    consent_overview,
+    decide_consent,
+    get_preferences,
+    record_consent,
+    remove_family_member,
+    replace_preferences,
+    update_profile,
+)
+
+__all__ = [
+    "add_family_member", "change_password", "consent_overview", "create_walk_in", "decide_consent", "find_by_contact",
+    "get_active_guest", "get_preferences", "guest_card", "log_in", "log_in_with_code", "merge_guests", "read_guest",
+    "record_consent", "register", "remove_family_member", "replace_preferences", "request_login_code",
+    "search_guests", "update_profile",
+]

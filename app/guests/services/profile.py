@@ -1,0 +1,143 @@
+"""A guest's own profile: contacts and personal data, preferences, family, consents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.core import clock
+from app.core.errors import Conflict, NotFound, Unprocessable
+from app.extensions import db
+from app.guests.models import ConsentPurpose, ConsentRecord, FamilyMember, Guest, GuestPreferences
+from app.guests.services.accounts import find_by_contact
+
+PREFERENCE_FIELDS = (
+    "room_temperature_c", "light_level", "pillow", "bed", "floor", "quiet_room", "allergies", "diet",
+    "newspaper", "service_language", "notes",
+)
+
+
+def update_profile(*, guest: Guest, changes: dict[str, Any]) -> Guest:
+    """Apply a partial update; a new email or phone must be free and is unverified until proven."""
+    for contact in ("email", "phone"):
+        if contact in changes and changes[contact] != getattr(guest, contact):
+            other = find_by_contact(**{contact: changes[contact]}) if changes[contact] else None
+            if other is not None and other.id != guest.id:
+                raise Conflict(f"This {contact} belongs to another profile.", code="contact_taken",
+                               errors={contact: ["Already in use."]})
+            setattr(guest, f"{contact}_verified_at", None)
+    if "email" in changes or "phone" in changes:
+        email = changes.get("email", guest.email)
+        phone = changes.get("phone", guest.phone)
+        if not email and not phone:
+            raise Unprocessable("Keep at least one contact: email or phone.", code="contact_required")
+    for name, value in changes.items():
+        setattr(guest, name, value)
+    return guest
+
+
+def get_preferences(*, guest: Guest) -> GuestPreferences:
+    """The guest's preferences (empty ones if never set)."""
+    return guest.preferences or GuestPreferences(guest_id=guest.id, allergies=[], diet=[])
+
+
+def replace_preferences(*, guest: Guest, preferences: dict[str, Any]) -> GuestPreferences:
+    """PUT semantics: fields not given are cleared."""
+    current = guest.preferences
+    if current is None:
+        current = GuestPreferences(guest_id=guest.id)
+        guest.preferences = current
+    for name in PREFERENCE_FIELDS:
+        default = [] if name in ("allergies", "diet") else None
+        setattr(current, name, preferences.get(name, default))
+    current.updated_at = clock.now()
+    return current
+
+
+def add_family_member(*, guest: Guest, relation: str, first_name: str, birth_date: Any = None) -> FamilyMember:
+    """Add a family member; a child's birthday only with the parent's consent on record."""
+    if relation == "child" and birth_date is not None and not has_consent(guest_id=guest.id,
+                                                                           purpose=ConsentPurpose.CHILDREN_BIRTHDAYS):
+        raise Unprocessable(
+            "A child's birthday is kept only with your consent (children_birthdays).", code="consent_required",
+            errors={"birth_date": ["Give the children_birthdays consent first."]},
+        )
+    member = FamilyMember(relation=relation, first_name=first_name, birth_date=birth_date)
+    guest.family.append(member)
+    db.session.flush()
+    return member
+
+
+def remove_family_member(*, guest: Guest, member_id: int) -> None:
+    member = db.session.get(FamilyMember, member_id)
+    if member is None or member.guest_id != guest.id:
+        raise NotFound("No such family member.")
+    db.session.delete(member)
+
+
+@dataclass(frozen=True)
+class ConsentState:
+    purpose: str
+    granted: bool
+    policy_version: str | None
+    recorded_at: Any
+    source: str | None
+
+
+@dataclass(frozen=True)
+class ConsentOverview:
+    policy_version: str
+    current: list[ConsentState]
+    history: list[ConsentRecord]
+
+
+def consent_overview(*, guest_id: int) -> ConsentOverview:
+    """Current state of every purpose (never asked = not granted) and the full history, newest first."""
+    history = list(db.session.scalars(
+        select(ConsentRecord).where(ConsentRecord.guest_id == guest_id).order_by(ConsentRecord.id.desc())
+    ))
+    latest: dict[str, ConsentRecord] = {}
+    for record in history:
+        latest.setdefault(record.purpose, record)
+    current = [
+        ConsentState(purpose.value, latest[purpose].granted, latest[purpose].policy_version,
+                     latest[purpose].recorded_at, latest[purpose].source)
+        if purpose in latest else ConsentState(purpose.value, False, None, None, None)
+        for purpose in ConsentPurpose
+    ]
+    return ConsentOverview(current_app.config["CONSENT_POLICY_VERSION"], current, history)
+
+
+def decide_consent(*, guest_id: int, purpose: ConsentPurpose, granted: bool) -> ConsentOverview:
+    """The guest gives or withdraws a consent in the app; returns the overview after the decision."""
+    record_consent(guest_id=guest_id, purpose=purpose, granted=granted, source="app")
+    return consent_overview(guest_id=guest_id)
+
+
+def record_consent(
+    *, guest_id: int, purpose: ConsentPurpose, granted: bool, source: str, staff_id: int | None = None,
+    policy_version: str | None = None,
+) -> ConsentRecord:
+    """Append a consent decision; withdrawing a children's-birthday consent erases the birthdays kept under it."""
+    record = ConsentRecord(
+        guest_id=guest_id, purpose=purpose.value, granted=granted, source=source, recorded_by_staff_id=staff_id,
+        policy_version=policy_version or current_app.config["CONSENT_POLICY_VERSION"],
+    )
+    db.session.add(record)
+    if purpose == ConsentPurpose.CHILDREN_BIRTHDAYS and not granted:
+        for member in db.session.scalars(select(FamilyMember).where(FamilyMember.guest_id == guest_id,
+                                                                    FamilyMember.relation == "child")):
+            member.birth_date = None
+    db.session.flush()
+    return record
+
+
+def has_consent(*, guest_id: int, purpose: ConsentPurpose) -> bool:
+    latest = db.session.scalars(
+        select(ConsentRecord.granted).where(ConsentRecord.guest_id == guest_id, ConsentRecord.purpose == purpose.value)
+        .order_by(ConsentRecord.id.desc()).limit(1)
+    ).first()
+    return bool(latest)

@@ -1,0 +1,1 @@
+"""The chain's structure: chain, hotels, season calendars, room types, rooms, departments."""

@@ -1,0 +1,267 @@
+"""Use cases of authentication: sessions with rotating refresh tokens, password checks with back-off, codes, keys."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import select, update
+
+from app.core import clock
+from app.core.auth import PrincipalKind, ServiceKind, hash_password, hash_secret, token_subject, verify_password
+from app.core.errors import NotFound, TooManyRequests, Unauthorized
+from app.extensions import db
+from app.identity.models import ApiKey, AuthSession, LoginCode, PasswordCredentialMixin, RefreshToken
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    session_id: int
+    token_type: str = "Bearer"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """What we note about the device a session was opened from (shown in the guest's session list)."""
+
+    device_name: str | None = None
+    user_agent: str | None = None
+    ip: str | None = None
+
+
+# -- sessions and tokens -----------------------------------------------------------------------------------------
+
+def open_session(*, kind: PrincipalKind, principal_id: int, method: str, client: ClientInfo) -> TokenPair:
+    """Start a session (a new token family) and issue its first access and refresh tokens."""
+    now = clock.now()
+    session = AuthSession(
+        principal_kind=kind.value, principal_id=principal_id, method=method,
+        device_name=client.device_name, user_agent=(client.user_agent or "")[:300] or None, ip=client.ip,
+        created_at=now, last_seen_at=now, expires_at=now + _refresh_ttl(),
+    )
+    db.session.add(session)
+    db.session.flush()
+    return _issue_tokens(session, now=now, fresh=True)
+
+
+def rotate_refresh_token(*, jti: str, session_id: int) -> TokenPair:
+    """Exchange a refresh token for a new pair. A token used twice revokes its whole family (theft detection)."""
+    now = clock.now()
+    token = db.session.scalars(select(RefreshToken).where(RefreshToken.jti == jti)).one_or_none()
+    session = db.session.get(AuthSession, session_id)
+    if token is None or session is None or token.session_id != session.id or not session.is_active(now):
+        raise Unauthorized("The session has ended; log in again.", code="session_ended")
+    # Conditional update: of two concurrent refreshes with one token, exactly one wins.
+    claimed = db.session.execute(
+        update(RefreshToken).where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None)).values(used_at=now)
+    ).rowcount
+    if claimed != 1:
+        session.revoked_at, session.revoked_reason = now, "refresh_token_reuse"
+        raise RefreshTokenReused()
+    session.last_seen_at = now
+    session.expires_at = now + _refresh_ttl()
+    return _issue_tokens(session, now=now, fresh=False)
+
+
+class RefreshTokenReused(Unauthorized):
+    """Raised after the family is revoked; the unit of work still commits that revocation."""
+
+    code = "refresh_token_reused"
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("This refresh token was already used; every session of its family is now ended.")
+
+
+def _issue_tokens(session: AuthSession, *, now: datetime, fresh: bool) -> TokenPair:
+    subject = token_subject(PrincipalKind(session.principal_kind), session.principal_id)
+    jti = str(uuid.uuid4())
+    ttl = _refresh_ttl()
+    db.session.add(RefreshToken(session_id=session.id, jti=jti, issued_at=now, expires_at=now + ttl))
+    claims = {"sid": session.id, "amr": session.method}
+    access = create_access_token(identity=subject, fresh=fresh, additional_claims=claims)
+    refresh = create_refresh_token(identity=subject, additional_claims={**claims, "jti": jti})
+    expires_in = int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds())
+    return TokenPair(access_token=access, refresh_token=refresh, expires_in=expires_in, session_id=session.id)
+
+
+def _refresh_ttl() -> timedelta:
+    return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+
+
+def is_session_active(session_id: int | None) -> bool:
+    """Called on every authenticated request: one primary-key lookup."""
+    if session_id is None:
+        return False
+    session = db.session.get(AuthSession, session_id)
+    return session is not None and session.is_active(clock.now())
+
+
+def end_session(*, session_id: int) -> None:
+    """Log out: the session's refresh tokens and access tokens stop working at once."""
+    session = db.session.get(AuthSession, session_id)
+    if session is not None and session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = clock.now(), "logout"
+
+
+def list_sessions(*, kind: PrincipalKind, principal_id: int) -> list[AuthSession]:
+    now = clock.now()
+    return list(db.session.scalars(
+        select(AuthSession).where(
+            AuthSession.principal_kind == kind.value, AuthSession.principal_id == principal_id,
+            AuthSession.revoked_at.is_(None), AuthSession.expires_at > now,
+        ).order_by(AuthSession.last_seen_at.desc(), AuthSession.id.desc())
+    ))
+
+
+def revoke_session(*, kind: PrincipalKind, principal_id: int, session_id: int) -> None:
+    """End one of my sessions (a lost phone); someone else's session is not found."""
+    session = db.session.get(AuthSession, session_id)
+    if session is None or session.principal_kind != kind.value or session.principal_id != principal_id:
+        raise NotFound("No such session.")
+    if session.revoked_at is None:
+        session.revoked_at, session.revoked_reason = clock.now(), "revoked_by_owner"
+
+
+def revoke_sessions(*, kind: PrincipalKind, principal_id: int, reason: str, keep_session_id: int | None = None) -> int:
+    """End every session of an account except `keep_session_id` (password change, merge, erasure)."""
+    stmt = update(AuthSession).where(
+        AuthSession.principal_kind == kind.value, AuthSession.principal_id == principal_id,
+        AuthSession.revoked_at.is_(None),
+    )
+    if keep_session_id is not None:
+        stmt = stmt.where(AuthSession.id != keep_session_id)
+    return db.session.execute(stmt.values(revoked_at=clock.now(), revoked_reason=reason)).rowcount
+
+
+# -- passwords ---------------------------------------------------------------------------------------------------
+
+def check_password(account: PasswordCredentialMixin | None, password: str) -> None:
+    """Verify a password with exponential back-off after repeated failures; raise if it does not match.
+
+    An unknown account costs the same hash as a known one and answers the same, so logins reveal nothing.
+    """
+    now = clock.now()
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        raise _locked(account.locked_until, now)
+    ok, needs_rehash = verify_password(account.password_hash if account else None, password)
+    if account is None:
+        raise InvalidCredentials()
+    if not ok:
+        account.failed_login_count += 1
+        threshold = current_app.config["LOGIN_FAILURES_BEFORE_LOCK"]
+        if account.failed_login_count >= threshold:
+            doublings = min(account.failed_login_count - threshold, 10)
+            account.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCK_BASE_SECONDS"] * 2**doublings)
+        raise InvalidCredentials()
+    account.failed_login_count, account.locked_until = 0, None
+    if needs_rehash:
+        account.password_hash = hash_password(password)
+
+
+class InvalidCredentials(Unauthorized):
+    """The failure counter is committed even though the login fails."""
+
+    code = "invalid_credentials"
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("Wrong login or password.")
+
+
+def _locked(until: datetime, now: datetime) -> TooManyRequests:
+    seconds = max(1, int((until - now).total_seconds()) + 1)
+    return TooManyRequests(
+        "Too many failed logins; try again later or log in with a one-time code.", code="login_locked",
+        headers={"Retry-After": str(seconds)},
+    )
+
+
+def set_password(account: PasswordCredentialMixin, new_password: str) -> None:
+    account.password_hash = hash_password(new_password)
+    account.failed_login_count, account.locked_until = 0, None
+
+
+# -- one-time codes ----------------------------------------------------------------------------------------------
+
+def issue_login_code(*, destination: str) -> str:
+    """Create a 6-digit code for `destination` (earlier unused codes stop working) and return it for sending."""
+    now = clock.now()
+    db.session.execute(
+        update(LoginCode).where(LoginCode.destination == destination, LoginCode.consumed_at.is_(None))
+        .values(consumed_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = timedelta(seconds=current_app.config["LOGIN_CODE_TTL_SECONDS"])
+    db.session.add(LoginCode(destination=destination, code_hash=_code_hash(destination, code),
+                             created_at=now, expires_at=now + ttl))
+    return code
+
+
+def consume_login_code(*, destination: str, code: str) -> None:
+    """Accept the code once, within its window and attempt limit; raise otherwise."""
+    now = clock.now()
+    entry = db.session.scalars(
+        select(LoginCode).where(LoginCode.destination == destination, LoginCode.consumed_at.is_(None))
+        .order_by(LoginCode.id.desc()).limit(1)
+    ).one_or_none()
+    if entry is None or entry.expires_at <= now:
+        raise Unauthorized("The code has expired or was not requested; ask for a new one.", code="code_invalid")
+    if entry.attempts >= current_app.config["LOGIN_CODE_MAX_ATTEMPTS"]:
+        raise TooManyRequests("Too many wrong codes; ask for a new one.", code="code_attempts_exceeded")
+    entry.attempts += 1
+    if not hmac.compare_digest(entry.code_hash, _code_hash(destination, code)):
+        raise WrongCode()
+    entry.consumed_at = now
+
+
+class WrongCode(Unauthorized):
+    """The attempt counter is committed even though the login fails."""
+
+    code = "code_invalid"
+    keeps_changes = True
+
+    def __init__(self) -> None:
+        super().__init__("The code is wrong.")
+
+
+def _code_hash(destination: str, code: str) -> str:
+    # Keyed hash: six digits are a tiny space, so a plain hash in a leaked table would be reversed at once.
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{destination}:{code}".encode(), "sha256").hexdigest()
+
+
+# -- API keys ----------------------------------------------------------------------------------------------------
+
+def create_api_key(*, name: str, kind: ServiceKind, partner_id: int | None = None) -> tuple[ApiKey, str]:
+    """Create a service account key; the plaintext is returned once and never stored."""
+    prefix = "hk_" + secrets.token_hex(6)
+    plaintext = f"{prefix}.{secrets.token_urlsafe(32)}"
+    key = ApiKey(name=name, kind=kind.value, partner_id=partner_id, prefix=prefix, key_hash=hash_secret(plaintext))
+    db.session.add(key)
+    db.session.flush()
+    return key, plaintext
+
+
+def resolve_api_key(plaintext: str) -> ApiKey | None:
+    """The live key matching `plaintext`, or None. Looked up by its prefix, compared in constant time."""
+    prefix = plaintext.split(".", 1)[0]
+    key = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, hash_secret(plaintext)):
+        return None
+    return key
+
+
+def revoke_api_key(*, prefix: str) -> None:
+    key = db.session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    if key is None:
+        raise NotFound("No such API key.")
+    key.revoked_at = key.revoked_at or clock.now()

@@ -1,0 +1,1 @@
+"""Staff accounts: roles, the hotels each may work in, staff login."""

@@ -1,0 +1,157 @@
+"""Configuration per environment; every key comes from an environment variable with a development default."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("HOTEL_INSTANCE_DIR", BASE_DIR / "instance"))
+
+# Secrets that production must receive from its environment; development uses these visible placeholders.
+DEV_SECRET = "dev-only-secret-change-me-0123456789"
+DEV_ENCRYPTION_KEY = "ZGV2LW9ubHktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM="  # base64 of 32 bytes; dev only
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY = _env("SECRET_KEY", DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'hotel.db'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = _env_int("SQLITE_BUSY_TIMEOUT_MS", 10_000)
+    # Bodies larger than this are refused with 413 before anything reads them.
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 1024 * 1024)
+
+    # OpenAPI document and Swagger UI (flask-smorest).
+    API_TITLE = "Hotel chain guest API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "api/v1/openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = _env("SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/")
+
+    # Tokens: short access tokens, long refresh tokens rotated on every use (app/core/auth.py).
+    JWT_SECRET_KEY = _env("JWT_SECRET_KEY", DEV_SECRET)
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=_env_int("JWT_ACCESS_MINUTES", 15))
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=_env_int("JWT_REFRESH_DAYS", 30))
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "detail"
+
+    # argon2id cost; the default is OWASP's recommendation (m=19 MiB, t=2, p=1).
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
+    ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
+    ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
+
+    # Login back-off: after this many failures an account is locked for a doubling period.
+    LOGIN_FAILURES_BEFORE_LOCK = _env_int("LOGIN_FAILURES_BEFORE_LOCK", 5)
+    LOGIN_LOCK_BASE_SECONDS = _env_int("LOGIN_LOCK_BASE_SECONDS", 30)
+
+    # One-time login codes.
+    LOGIN_CODE_TTL_SECONDS = _env_int("LOGIN_CODE_TTL_SECONDS", 300)
+    LOGIN_CODE_MAX_ATTEMPTS = _env_int("LOGIN_CODE_MAX_ATTEMPTS", 5)
+    # Dotted path of the class that delivers codes (SMS gateway, mail); the default logs them.
+    LOGIN_CODE_SENDER = _env("LOGIN_CODE_SENDER", "app.guests.senders:LoggingCodeSender")
+
+    # Flask-Limiter. Counters are per process unless a shared store (Redis) is given: docs/operations.md.
+    RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+    RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "10 per hour")
+    RATELIMIT_CODE_REQUEST = _env("RATELIMIT_CODE_REQUEST", "5 per 10 minutes")
+
+    # Idempotency keys are kept this long; a replay after that is a new request.
+    IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 24)
+
+    # Keys for fields encrypted at rest (identity documents). The first encrypts; all decrypt (rotation).
+    DATA_ENCRYPTION_KEYS = _env_list("DATA_ENCRYPTION_KEYS", DEV_ENCRYPTION_KEY)
+
+    # The policy version a consent refers to; raising it asks guests to consent again.
+    CONSENT_POLICY_VERSION = _env("CONSENT_POLICY_VERSION", "2026-11")
+
+    SUPPORTED_LANGUAGES = ("en", "ru")
+    DEFAULT_LANGUAGE = "en"
+    LOG_JSON = _env_bool("LOG_JSON", True)
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+
+    # Database schema: "migrate" expects `flask db upgrade` to have run (release step); tests create tables.
+    TESTING = False
+    DEBUG = False
+
+    @classmethod
+    def validate(cls) -> None:
+        """Refuse settings that are unsafe for this environment (only production checks)."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEBUG = False  # the reloader would start every process twice; use `flask run --debug` by hand if wanted
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite:///:memory:")
+    # A cheap argon2 profile keeps the suite fast; bench/ measures the real cost.
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 256
+    LOG_JSON = False
+    LOG_LEVEL = "WARNING"
+    LOGIN_CODE_SENDER = "app.guests.senders:RecordingCodeSender"
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+
+    @classmethod
+    def validate(cls) -> None:
+        problems = []
+        if cls.SECRET_KEY == DEV_SECRET or len(cls.SECRET_KEY) < 32:
+            problems.append("SECRET_KEY must be set to a random value of at least 32 characters")
+        if cls.JWT_SECRET_KEY == DEV_SECRET or len(cls.JWT_SECRET_KEY) < 32:
+            problems.append("JWT_SECRET_KEY must be set to a random value of at least 32 characters")
+        if "DATABASE_URL" not in os.environ:
+            problems.append("DATABASE_URL must be set (PostgreSQL)")
+        if DEV_ENCRYPTION_KEY in cls.DATA_ENCRYPTION_KEYS:
+            problems.append("DATA_ENCRYPTION_KEYS must not contain the development key")
+        if cls.ARGON2_MEMORY_COST_KIB < 19 * 1024:
+            problems.append("ARGON2_MEMORY_COST_KIB below OWASP's 19 MiB")
+        if cls.LOGIN_CODE_SENDER.endswith(("LoggingCodeSender", "RecordingCodeSender")):
+            problems.append("LOGIN_CODE_SENDER must be a real sender in production")
+        if problems:
+            raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None) -> type[Config]:
+    """Return the Config class named by `name` or by APP_ENV (development by default)."""
+    name = name or os.environ.get("APP_ENV", "development")
+    if name not in CONFIGS:
+        raise RuntimeError(f"Unknown APP_ENV {name!r}; expected one of {sorted(CONFIGS)}")
+    return CONFIGS[name]

@@ -1,0 +1,73 @@
+"""The conftest trio (app, client, auth headers), run against SQLite or, with TEST_DATABASE_URL, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db, limiter
+
+
+def _database_url(tmp_dir: Path) -> str:
+    # A file, not :memory:: concurrency tests need several connections to see one database.
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app() -> Iterator[Flask]:
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": _database_url(Path(tmp))})
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(app: Flask) -> Iterator[None]:
+    """Each test starts with empty tables, fresh rate-limit counters and no recorded codes, in an app context."""
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield
+    finally:
+        db.session.remove()
+        _empty_tables()
+        limiter.reset()
+        app.extensions.pop("code_sender", None)
+        ctx.pop()
+
+
+def _empty_tables() -> None:
+    tables = db.metadata.sorted_tables
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def auth_headers() -> Callable[..., dict[str, str]]:
+    """auth_headers(guest_or_staff) -> {"Authorization": "Bearer ..."} for a fresh session of that account."""
+    from tests.factories import headers_for
+
+    return headers_for

@@ -1,0 +1,72 @@
+"""Factories: make_hotel(), make_staff(), make_guest(), each committed, overridable by keyword."""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from app.core.auth import PrincipalKind, Role
+from app.core.db import unit_of_work
+from app.extensions import db
+from app.guests.models import Guest, GuestHotelLink, GuestSource
+from app.hotels.models import Chain, Hotel, Season
+from app.identity import services as identity
+from app.identity.services import ClientInfo
+from app.staff.models import StaffMember
+
+_seq = count(1)
+PASSWORD = "correct horse battery"
+
+
+def make_chain(**overrides: Any) -> Chain:
+    n = next(_seq)
+    with unit_of_work():
+        chain = Chain(**{"code": f"chain{n}", "name": f"Chain {n}", **overrides})
+        db.session.add(chain)
+    return chain
+
+
+def make_hotel(**overrides: Any) -> Hotel:
+    n = next(_seq)
+    chain_id = overrides.pop("chain_id", None) or make_chain().id
+    values = {
+        "chain_id": chain_id, "code": f"hotel{n}", "name": {"en": f"Hotel {n}", "ru": f"Отель {n}"},
+        "city": "Sochi", "country": "RU", "time_zone": "Europe/Moscow", "currency": "RUB",
+    }
+    with unit_of_work():
+        hotel = Hotel(**{**values, **overrides})
+        hotel.seasons = [Season(kind="high", start_month=4, start_day=15, end_month=10, end_day=15)]
+        db.session.add(hotel)
+    return hotel
+
+
+def make_staff(role: Role = Role.FRONT_DESK, hotels: list[Hotel] | None = None, **overrides: Any) -> StaffMember:
+    n = next(_seq)
+    with unit_of_work():
+        staff = StaffMember(**{"email": f"staff{n}@example.com", "full_name": f"Staff {n}", "role": role.value,
+                               **overrides})
+        staff.hotels = [db.session.merge(hotel) for hotel in hotels or []]
+        identity.set_password(staff, PASSWORD)
+        db.session.add(staff)
+    return staff
+
+
+def make_guest(hotels: list[Hotel] | None = None, password: str | None = PASSWORD, **overrides: Any) -> Guest:
+    n = next(_seq)
+    with unit_of_work():
+        guest = Guest(**{"email": f"guest{n}@example.com", "first_name": "Anna", "last_name": f"Guest{n}",
+                         "language": "en", "source": GuestSource.APP.value, **overrides})
+        if password:
+            identity.set_password(guest, password)
+        db.session.add(guest)
+        db.session.flush()
+        for hotel in hotels or []:
+            db.session.add(GuestHotelLink(guest_id=guest.id, hotel_id=hotel.id, reason="booking"))
+    return guest
+
+
+def headers_for(account: Guest | StaffMember) -> dict[str, str]:
+    kind = PrincipalKind.STAFF if isinstance(account, StaffMember) else PrincipalKind.GUEST
+    with unit_of_work():
+        pair = identity.open_session(kind=kind, principal_id=account.id, method="password", client=ClientInfo())
+    return {"Authorization": f"Bearer {pair.access_token}"}
