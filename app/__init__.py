@@ -18,6 +18,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app = Flask(__name__, instance_path=str(_instance_dir()))
     app.config.from_object(config_class)
     app.config.update(overrides or {})
+    from app.core.converters import IdConverter
+
+    app.url_map.converters["int"] = IdConverter  # before any route is registered
 
     from app.core.observability import configure_logging
 

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from app.core.pagination import CursorArgsSchema
+from app.core.schemas import id_field
 
 
 class AuditEntrySchema(ma.Schema):
@@ -24,4 +25,4 @@ class AuditQueryArgsSchema(CursorArgsSchema):
 
     action = ma.fields.String(validate=ma.validate.Length(max=60))
     subject_kind = ma.fields.String(validate=ma.validate.Length(max=30))
-    subject_id = ma.fields.Integer()
+    subject_id = id_field(strict=False)

@@ -26,6 +26,16 @@ class ProblemSchema(ma.Schema):
 class ProblemApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
+    def init_app(self, app, *args, **kwargs):
+        # webargs excludes unknown query parameters by default; a typo (?stauts=open) must be an error instead,
+        # so query arguments follow their schema's Meta.unknown (RAISE). Headers stay lenient.
+        from flask_smorest import Blueprint
+
+        Blueprint.ARGUMENTS_PARSER.DEFAULT_UNKNOWN_BY_LOCATION = {
+            **Blueprint.ARGUMENTS_PARSER.DEFAULT_UNKNOWN_BY_LOCATION, "query": None, "querystring": None,
+        }
+        return super().init_app(app, *args, **kwargs)
+
     def handle_http_exception(self, error: HTTPException) -> Response:
         from app.core.errors import http_exception_to_problem
 

@@ -87,3 +87,12 @@ class Localised(ma.fields.Field):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
         return localise(value)
+
+
+# Ids are 64-bit signed integers in every database; a larger number must be a 4xx, not a driver overflow.
+MAX_ID = 2**63 - 1
+
+
+def id_field(*, strict: bool = True, **kwargs: Any) -> ma.fields.Integer:
+    """A reference to a row by id: a positive integer that fits the database (query strings: strict=False)."""
+    return ma.fields.Integer(strict=strict, validate=ma.validate.Range(1, MAX_ID), **kwargs)
