@@ -148,6 +148,10 @@ start_postgres() {
   bin="$(pg_bin_dir)" || die "PostgreSQL is not installed (ensure_apt_packages postgresql)"
   _pg_ensure_system_user
   stop_postgres "$dir"
+  # Otherwise pg_isready below would find the other server, and the tests would run against its databases.
+  if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    die "a PostgreSQL server already answers on 127.0.0.1:$port; stop it or choose another port"
+  fi
   _pg_wipe "$dir"
   mkdir -p "$dir"
   real="$(cd "$dir" && pwd -P)"
@@ -180,8 +184,9 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
-  _pg_as_owner "$bin/pg_ctl" -D "$real/data" -l "$real/postgres.log" -W start >/dev/null
-  if ! wait_until "PostgreSQL on 127.0.0.1:$port" 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+  # -w fails at once if the postmaster exits (port taken, bad setting); pg_isready then checks TCP.
+  if ! _pg_as_owner "$bin/pg_ctl" -D "$real/data" -l "$real/postgres.log" -w -t 60 start >/dev/null \
+    || ! wait_until "PostgreSQL on 127.0.0.1:$port" 60 "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
     tail -n 30 "$real/postgres.log" >&2 || true
     die "PostgreSQL did not start (log: $real/postgres.log)"
   fi

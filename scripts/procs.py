@@ -68,14 +68,21 @@ class Output:
         self.width = width
         self.colour = colour
         self.lock = threading.Lock()
+        self.closed = False
 
     def line(self, name: str, colour: str, text: str) -> None:
         prefix = f"{name:<{self.width}} |"
         if self.colour:
             prefix = f"\033[{colour}m{prefix}\033[0m"
         with self.lock:
-            sys.stdout.write(f"{prefix} {text}\n")
-            sys.stdout.flush()
+            if self.closed:
+                return
+            try:
+                sys.stdout.write(f"{prefix} {text}\n")
+                sys.stdout.flush()
+            except OSError:
+                # The reader went away (a closed pipe after Ctrl-C): keep supervising, stop printing.
+                self.closed = True
 
 
 class Supervisor:
@@ -95,14 +102,16 @@ class Supervisor:
     def run(self) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
-        for index, (name, command) in enumerate(self.entries):
-            self._start(name, command, COLOURS[index % len(COLOURS)])
-        first_exit = self._wait_for_first_exit()
-        if first_exit is not None:
-            self.say(f"{first_exit.name} exited with code {exit_code(first_exit)}; stopping the others")
-        else:
-            self.say(f"received {signal.Signals(self.signal_received or signal.SIGTERM).name}; stopping everything")
-        self._stop_all()
+        try:
+            for index, (name, command) in enumerate(self.entries):
+                self._start(name, command, COLOURS[index % len(COLOURS)])
+            first_exit = self._wait_for_first_exit()
+            if first_exit is not None:
+                self.say(f"{first_exit.name} exited with code {exit_code(first_exit)}; stopping the others")
+            else:
+                self.say(f"received {signal.Signals(self.signal_received or signal.SIGTERM).name}; stopping all")
+        finally:
+            self._stop_all()  # also when starting or printing failed: never leave processes behind
         return self._result()
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
