@@ -104,9 +104,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
+    from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
     from app.staff.cli import staff_cli
 
     app.cli.add_command(staff_cli)
     app.cli.add_command(apikey_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(keys_cli)
