@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,10 +22,22 @@ def _database_url(tmp_dir: Path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir / 'test.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in an empty context, as in production: its own app context, `g` and database session.
+
+    Without this, Flask reuses the app context the test has pushed, so `g` (the caller, the language) and the
+    session would leak from one request to the next and hide bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": _database_url(Path(tmp))})
+        app.test_client_class = IsolatedClient
         with app.app_context():
             db.drop_all()
             db.create_all()

@@ -1,4 +1,4 @@
-"""Factories: make_hotel(), make_staff(), make_guest(), each committed, overridable by keyword."""
+"""Factories: make_hotel(), make_room_type(), make_room(), make_staff(), make_guest(), each committed, overridable."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from app.core.auth import PrincipalKind, Role
 from app.core.db import unit_of_work
 from app.extensions import db
 from app.guests.models import Guest, GuestHotelLink, GuestSource
-from app.hotels.models import Chain, Hotel, Season
+from app.hotels.models import Chain, Hotel, Room, RoomType, Season
 from app.identity import services as identity
 from app.identity.services import ClientInfo
 from app.staff.models import StaffMember
@@ -38,6 +38,29 @@ def make_hotel(**overrides: Any) -> Hotel:
         hotel.seasons = [Season(kind="high", start_month=4, start_day=15, end_month=10, end_day=15)]
         db.session.add(hotel)
     return hotel
+
+
+def make_room_type(hotel: Hotel, **overrides: Any) -> RoomType:
+    n = next(_seq)
+    values = {
+        "hotel_id": hotel.id, "code": f"type{n}", "name": {"en": f"Room type {n}", "ru": f"Тип номера {n}"},
+        "max_occupancy": 2, "bed_type": "double", "size_m2": 25, "amenities": ["wifi"],
+        "photos": [f"https://example.com/rooms/{n}.jpg"],
+    }
+    with unit_of_work():
+        room_type = RoomType(**{**values, **overrides})
+        db.session.add(room_type)
+    return room_type
+
+
+def make_room(room_type: RoomType, **overrides: Any) -> Room:
+    n = next(_seq)
+    values = {"hotel_id": room_type.hotel_id, "room_type_id": room_type.id, "number": str(100 + n), "floor": 1,
+              "features": []}
+    with unit_of_work():
+        room = Room(**{**values, **overrides})
+        db.session.add(room)
+    return room
 
 
 def make_staff(role: Role = Role.FRONT_DESK, hotels: list[Hotel] | None = None, **overrides: Any) -> StaffMember:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core import clock
 from app.core.crypto import EncryptedJSON
@@ -51,6 +51,8 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Name and contacts case-folded in Python, for staff search: SQL lower() folds only ASCII ("Иванова").
+    search_text: Mapped[str] = mapped_column(String(600), default="")
 
     preferences: Mapped[GuestPreferences | None] = relationship(
         back_populates="guest", cascade="all, delete-orphan", uselist=False
@@ -58,6 +60,13 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     family: Mapped[list[FamilyMember]] = relationship(
         back_populates="guest", cascade="all, delete-orphan", order_by="FamilyMember.id"
     )
+
+    @validates("first_name", "last_name", "email", "phone")
+    def _keep_search_text(self, key: str, value: str | None) -> str | None:
+        parts = {name: getattr(self, name) for name in ("first_name", "last_name", "email", "phone")}
+        parts[key] = value
+        self.search_text = " ".join(part for part in parts.values() if part).casefold()
+        return value
 
     @property
     def has_account(self) -> bool:

@@ -9,7 +9,7 @@ import marshmallow as ma
 import phonenumbers
 
 from app.core.pagination import CursorArgsSchema
-from app.core.schemas import NormalisedEmail, Phone, StrictSchema, TimeZoneName, language_field
+from app.core.schemas import NormalisedEmail, Phone, StrictSchema, TimeZoneName, id_field, language_field
 from app.guests.models import ConsentPurpose
 
 PASSWORD = ma.validate.Length(8, 256)
@@ -106,6 +106,15 @@ class IdentityDocumentSchema(StrictSchema):
     expires_on = ma.fields.Date(required=True)
 
 
+class IdentityDocumentViewSchema(ma.Schema):
+    """As stored (decrypted): the expiry is already an ISO date string."""
+
+    type = ma.fields.String()
+    number = ma.fields.String()
+    issuing_country = ma.fields.String()
+    expires_on = ma.fields.String()
+
+
 class GuestSchema(ma.Schema):
     id = ma.fields.Integer()
     email = ma.fields.String(allow_none=True)
@@ -119,7 +128,7 @@ class GuestSchema(ma.Schema):
     time_zone = ma.fields.String(allow_none=True)
     country = ma.fields.String(allow_none=True)
     city = ma.fields.String(allow_none=True)
-    identity_document = ma.fields.Nested(IdentityDocumentSchema, allow_none=True)
+    identity_document = ma.fields.Nested(IdentityDocumentViewSchema, allow_none=True)
     created_at = ma.fields.DateTime()
 
 
@@ -198,7 +207,7 @@ class ConsentOverviewSchema(ma.Schema):
 # -- staff -------------------------------------------------------------------------------------------------------
 
 class WalkInCreateSchema(StrictSchema):
-    hotel_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1))
+    hotel_id = id_field(required=True)
     first_name = ma.fields.String(required=True, validate=NAME)
     last_name = ma.fields.String(required=True, validate=NAME)
     email = NormalisedEmail()
@@ -238,7 +247,5 @@ class GuestSearchArgsSchema(CursorArgsSchema):
 
 
 class MergeSchema(StrictSchema):
-    source_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1),
-                                  metadata={"description": "The duplicate, folded away"})
-    target_id = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1),
-                                  metadata={"description": "The profile that stays"})
+    source_id = id_field(required=True, metadata={"description": "The duplicate, folded away"})
+    target_id = id_field(required=True, metadata={"description": "The profile that stays"})

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core.db import IdMixin, TimestampMixin
 from app.extensions import db
@@ -42,6 +42,8 @@ class Hotel(IdMixin, TimestampMixin, db.Model):
     name: Mapped[dict] = mapped_column(JSON)  # {"en": ..., "ru": ...}
     description: Mapped[dict | None] = mapped_column(JSON)
     city: Mapped[str] = mapped_column(String(100), index=True)
+    # The city case-folded in Python: SQL lower() folds only ASCII on SQLite and under a C locale ("Сочи").
+    city_key: Mapped[str] = mapped_column(String(100), index=True)
     country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
     address: Mapped[str | None] = mapped_column(String(300))
     time_zone: Mapped[str] = mapped_column(String(64))  # IANA, e.g. Europe/Moscow
@@ -54,6 +56,16 @@ class Hotel(IdMixin, TimestampMixin, db.Model):
     seasons: Mapped[list[Season]] = relationship(
         back_populates="hotel", cascade="all, delete-orphan", order_by="Season.start_month, Season.start_day"
     )
+    departments: Mapped[list[Department]] = relationship(cascade="all, delete-orphan", order_by="Department.id")
+
+    @staticmethod
+    def fold_city(city: str) -> str:
+        return city.strip().casefold()
+
+    @validates("city")
+    def _keep_city_key(self, _key: str, city: str) -> str:
+        self.city_key = self.fold_city(city)
+        return city
 
 
 class Season(IdMixin, db.Model):

@@ -84,6 +84,18 @@ def test_search_finds_by_name_email_or_phone_and_paginates(client, auth_headers)
     assert names == ["Ivanova0", "Ivanova1", "Ivanova2"] and second["next_cursor"] is None
 
 
+def test_search_folds_case_in_any_alphabet_and_takes_wildcards_literally(client, auth_headers):
+    hotel = make_hotel()
+    make_guest(hotels=[hotel], first_name="Ирина", last_name="Иванова")
+    make_guest(hotels=[hotel], first_name="Irina", last_name="Ivanova_2")
+    desk = auth_headers(make_staff(hotels=[hotel]))
+    found = client.get("/api/v1/staff/guests?query=ИВАНОВА", headers=desk).json["items"]
+    assert [g["last_name"] for g in found] == ["Иванова"]
+    assert [g["last_name"] for g in client.get("/api/v1/staff/guests?query=a_2", headers=desk).json["items"]] == [
+        "Ivanova_2"]
+    assert client.get("/api/v1/staff/guests?query=%25%25", headers=desk).json["items"] == []
+
+
 def test_staff_reads_are_written_to_the_audit_log(client, auth_headers):
     hotel = make_hotel()
     guest = make_guest(hotels=[hotel])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 
 from app.audit import services as audit
 from app.core.auth import PrincipalKind, Role
@@ -68,11 +68,7 @@ def _hotel_for_audit(staff: Any, guest_id: int) -> int | None:
 
 def search_guests(*, staff: Any, query: str, cursor: str | None, limit: int) -> Page:
     """Guests of my hotels whose name, email or phone contains `query`; the search itself is audited."""
-    pattern = f"%{query.strip().lower()}%"
-    stmt = _visible_guests(staff).where(or_(
-        func.lower(Guest.first_name).like(pattern), func.lower(Guest.last_name).like(pattern),
-        Guest.email.like(pattern), Guest.phone.like(pattern),
-    ))
+    stmt = _visible_guests(staff).where(Guest.search_text.contains(query.strip().casefold(), autoescape=True))
     page = paginate(stmt, keys=[Guest.id], cursor=cursor, limit=limit)
     audit.record(actor=staff, action="guest.searched", subject_kind="guest", subject_id=None,
                  detail={"results": [guest.id for guest in page.items]})
