@@ -41,14 +41,15 @@ def _instance_dir() -> Any:
 
 def register_extensions(app: Flask) -> None:
     from app.core import auth, crypto
-    from app.core.db import configure_engine
+    from app.core.db import configure_engine, render_migration_item
     from app.core.schemas import Localised
     from app.extensions import api, db, jwt, limiter, migrate
 
     db.init_app(app)
     configure_engine(app)
     # Batch mode lets Alembic alter tables on SQLite (it recreates them), using the named constraints.
-    migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()))
+    migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()),
+                     render_item=render_migration_item, compare_type=True)
     jwt.init_app(app)
     limiter.init_app(app)
     api.init_app(app)

@@ -120,3 +120,13 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=lambda: clock.now(), onupdate=lambda: clock.now(), nullable=False
     )
+
+
+def render_migration_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Alembic autogenerate hook: write our TypeDecorators as their storage type (sa.DateTime(), sa.Text()).
+
+    Migrations then never import application code, which may be renamed long after a migration was written.
+    """
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{type(obj.impl_instance).__name__}()"
+    return False

@@ -46,6 +46,7 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(app.config["LOG_LEVEL"])
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up chatter is not news
 
 
 def register_request_id(app: Flask) -> None:
