@@ -78,7 +78,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
     RATELIMIT_REGISTER = _env("RATELIMIT_REGISTER", "10 per hour")
-    RATELIMIT_CODE_REQUEST = _env("RATELIMIT_CODE_REQUEST", "5 per 10 minutes")
+    RATELIMIT_CODE_REQUEST = _env("RATELIMIT_CODE_REQUEST", "5 per 10 minutes")  # per phone or email
+    RATELIMIT_CODE_REQUEST_PER_ADDRESS = _env("RATELIMIT_CODE_REQUEST_PER_ADDRESS", "20 per 10 minutes")
 
     # Idempotency keys are kept this long; a replay after that is a new request.
     IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 24)

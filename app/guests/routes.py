@@ -36,6 +36,7 @@ from app.guests.schemas import (
     PreferencesSchema,
     RegisterSchema,
     WalkInCreateSchema,
+    normalise_contact,
 )
 from app.guests.senders import code_sender
 from app.identity.schemas import TokenPairSchema
@@ -48,8 +49,10 @@ staff_blp = Blueprint("staff-guests", __name__, description="Guest profiles as t
 
 def _contact_in_body() -> str:
     """Rate-limit key for code requests: the phone or email asked for, whoever asks."""
-    body = request.get_json(silent=True) or {}
-    return f"contact:{body.get('phone') or body.get('email') or request.remote_addr}"
+    body = request.get_json(silent=True)
+    contact = (body.get("phone") or body.get("email")) if isinstance(body, dict) else None
+    # Normalised, so that "+7 999 ..." and "+7999..." spend the same allowance.
+    return f"contact:{normalise_contact(str(contact)[:254])}" if contact else f"address:{request.remote_addr}"
 
 
 # -- /auth -------------------------------------------------------------------------------------------------------
@@ -82,7 +85,7 @@ class Login(MethodView):
 
 @auth_blp.route("/code")
 class LoginCode(MethodView):
-    @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_REQUEST"])
+    @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_REQUEST_PER_ADDRESS"])
     @limiter.limit(lambda: current_app.config["RATELIMIT_CODE_REQUEST"], key_func=_contact_in_body)
     @auth_blp.arguments(CodeRequestSchema)
     @auth_blp.response(202, CodeRequestedSchema)

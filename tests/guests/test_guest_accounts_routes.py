@@ -70,11 +70,18 @@ def test_codes_are_stored_only_as_keyed_hashes(client, app):
     assert code not in stored and len(stored) == 64
 
 
-def test_code_requests_are_rate_limited_per_destination(client):
-    for _ in range(5):
-        assert request_code(client, email="olga@example.com").status_code == 202
-    limited = request_code(client, email="olga@example.com")
+def test_code_requests_are_rate_limited_per_destination_however_spelled(client):
+    for spelling in ("+79991112233", "+7 999 111-22-33", "+7(999)1112233", "+7 999 1112233", "+7-999-111-2233"):
+        assert request_code(client, phone=spelling).status_code == 202
+    limited = request_code(client, phone="+7 (999) 111 22 33")
+    assert request_code(client, phone="+79991112244").status_code == 202  # another phone, same address
     assert limited.status_code == 429 and limited.json["code"] == "rate_limited"
+
+
+def test_code_requests_are_rate_limited_per_address(client):
+    for n in range(20):
+        assert request_code(client, email=f"probe{n}@example.com").status_code == 202
+    assert request_code(client, email="one-more@example.com").status_code == 429
 
 
 def test_code_request_does_not_reveal_whether_a_contact_is_known(client):
