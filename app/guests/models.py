@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from app.core import clock
 from app.core.crypto import EncryptedJSON
@@ -46,7 +46,9 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     country: Mapped[str | None] = mapped_column(String(2))
     city: Mapped[str | None] = mapped_column(String(100))
     # Only what a hotel must register by law (type, number, issuing country, expiry); ciphertext at rest.
-    identity_document: Mapped[dict | None] = mapped_column(EncryptedJSON())
+    # Deferred: decrypting on every load of a guest (each authenticated request) would cost for nothing.
+    identity_document: Mapped[dict | None] = mapped_column(EncryptedJSON(), deferred=True)
+    has_identity_document: Mapped[bool] = column_property(identity_document.column.is_not(None))
     source: Mapped[str] = mapped_column(String(20))  # GuestSource
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)

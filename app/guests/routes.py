@@ -30,6 +30,8 @@ from app.guests.schemas import (
     GuestSchema,
     GuestSearchArgsSchema,
     GuestUpdateSchema,
+    IdentityDocumentSchema,
+    IdentityDocumentViewSchema,
     LoginSchema,
     MergeSchema,
     PasswordChangeSchema,
@@ -145,6 +147,30 @@ class Me(MethodView):
         """Change some fields of my profile; a new email or phone is unverified until proven."""
         with unit_of_work():
             return services.update_profile(guest=current_guest(), changes=changes)
+
+
+@me_blp.route("/identity-document")
+class IdentityDocument(MethodView):
+    @guest_required
+    @me_blp.response(200, IdentityDocumentViewSchema)
+    def get(self):
+        """Show the identity document the chain keeps for my check-ins."""
+        return services.get_identity_document(guest=current_guest())
+
+    @guest_required
+    @me_blp.arguments(IdentityDocumentSchema)
+    @me_blp.response(200, IdentityDocumentViewSchema)
+    def put(self, document: dict):
+        """Keep my identity document for faster check-in (stored encrypted)."""
+        with unit_of_work():
+            return services.set_identity_document(guest=current_guest(), document=document)
+
+    @guest_required
+    @me_blp.response(204)
+    def delete(self):
+        """Erase my identity document."""
+        with unit_of_work():
+            services.set_identity_document(guest=current_guest(), document=None)
 
 
 @me_blp.route("/preferences")

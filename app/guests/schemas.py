@@ -100,10 +100,16 @@ class PasswordChangeSchema(StrictSchema):
 # -- profile -----------------------------------------------------------------------------------------------------
 
 class IdentityDocumentSchema(StrictSchema):
+    """Only what hotels must register by law; stored encrypted, shown only at /me/identity-document."""
+
     type = ma.fields.String(required=True, validate=ma.validate.OneOf(DOCUMENT_TYPES))
     number = ma.fields.String(required=True, validate=ma.validate.Length(1, 30))
     issuing_country = ma.fields.String(required=True, validate=COUNTRY)
     expires_on = ma.fields.Date(required=True)
+
+    @ma.post_load
+    def plain_date(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {**data, "expires_on": data["expires_on"].isoformat()}  # stored as JSON
 
 
 class IdentityDocumentViewSchema(ma.Schema):
@@ -128,7 +134,7 @@ class GuestSchema(ma.Schema):
     time_zone = ma.fields.String(allow_none=True)
     country = ma.fields.String(allow_none=True)
     city = ma.fields.String(allow_none=True)
-    identity_document = ma.fields.Nested(IdentityDocumentViewSchema, allow_none=True)
+    has_identity_document = ma.fields.Boolean(metadata={"description": "Read it at GET /me/identity-document"})
     created_at = ma.fields.DateTime()
 
 
@@ -142,14 +148,6 @@ class GuestUpdateSchema(StrictSchema):
     time_zone = TimeZoneName(allow_none=True)
     country = ma.fields.String(validate=COUNTRY, allow_none=True)
     city = ma.fields.String(validate=NAME, allow_none=True)
-    identity_document = ma.fields.Nested(IdentityDocumentSchema, allow_none=True)
-
-    @ma.post_load
-    def plain_document(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
-        document = data.get("identity_document")
-        if document:
-            data["identity_document"] = {**document, "expires_on": document["expires_on"].isoformat()}
-        return data
 
 
 class PreferencesSchema(StrictSchema):

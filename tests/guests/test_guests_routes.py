@@ -25,10 +25,15 @@ def test_identity_document_is_encrypted_at_rest(client, auth_headers):
     guest = make_guest()
     headers = auth_headers(guest)
     document = {"type": "passport", "number": "4509123456", "issuing_country": "RU", "expires_on": "2031-05-01"}
-    assert client.patch("/api/v1/me", headers=headers, json={"identity_document": document}).status_code == 200
-    assert client.get("/api/v1/me", headers=headers).json["identity_document"] == document
+    assert client.get("/api/v1/me/identity-document", headers=headers).status_code == 404
+    assert client.put("/api/v1/me/identity-document", headers=headers, json=document).status_code == 200
+    assert client.get("/api/v1/me/identity-document", headers=headers).json == document
+    me = client.get("/api/v1/me", headers=headers).json
+    assert me["has_identity_document"] is True and "4509123456" not in str(me)
     stored = db.session.execute(text("SELECT identity_document FROM guests WHERE id = :id"), {"id": guest.id}).scalar()
     assert "4509123456" not in stored and stored.startswith("gAAAA")  # a Fernet token
+    assert client.delete("/api/v1/me/identity-document", headers=headers).status_code == 204
+    assert client.get("/api/v1/me", headers=headers).json["has_identity_document"] is False
 
 
 def test_a_new_email_must_be_free_and_starts_unverified(client, auth_headers):

@@ -14,16 +14,18 @@ from app.guests.services.profile import (
     add_family_member,
     consent_overview,
     decide_consent,
+    get_identity_document,
     get_preferences,
     record_consent,
     remove_family_member,
     replace_preferences,
+    set_identity_document,
     update_profile,
 )
 
 __all__ = [
-    "add_family_member", "change_password", "consent_overview", "create_walk_in", "decide_consent", "find_by_contact",
-    "get_active_guest", "get_preferences", "guest_card", "log_in", "log_in_with_code", "merge_guests", "read_guest",
-    "record_consent", "register", "remove_family_member", "replace_preferences", "request_login_code",
-    "search_guests", "update_profile",
+    "add_family_member", "change_password", "consent_overview", "create_walk_in", "decide_consent",
+    "find_by_contact", "get_active_guest", "get_identity_document", "get_preferences", "guest_card", "log_in",
+    "log_in_with_code", "merge_guests", "read_guest", "record_consent", "register", "remove_family_member",
+    "replace_preferences", "request_login_code", "search_guests", "set_identity_document", "update_profile",
 ]

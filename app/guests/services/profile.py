@@ -39,6 +39,19 @@ def update_profile(*, guest: Guest, changes: dict[str, Any]) -> Guest:
     return guest
 
 
+def get_identity_document(*, guest: Guest) -> dict[str, Any]:
+    """The guest's identity document (decrypted), or 404 when none is kept."""
+    if guest.identity_document is None:
+        raise NotFound("No identity document is kept.")
+    return guest.identity_document
+
+
+def set_identity_document(*, guest: Guest, document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Keep (or, with None, erase) the identity document, encrypted at rest."""
+    guest.identity_document = document
+    return document
+
+
 def get_preferences(*, guest: Guest) -> GuestPreferences:
     """The guest's preferences (empty ones if never set)."""
     return guest.preferences or GuestPreferences(guest_id=guest.id, allergies=[], diet=[])
