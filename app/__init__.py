@@ -82,19 +82,16 @@ def register_blueprints(app: Flask) -> None:
     from app.audit.routes import blp as audit_blp
     from app.extensions import api
     from app.guests import routes as guests_routes
-    from app.guests import services as guests_services
+    from app.guests.models import Guest
     from app.health.routes import blp as health_blp
     from app.hotels.routes import admin_blp as hotels_admin_blp
     from app.hotels.routes import blp as hotels_blp
     from app.identity import routes as identity_routes
     from app.identity import tokens
     from app.staff import routes as staff_routes
-    from app.staff import services as staff_services
+    from app.staff.models import StaffMember
 
-    tokens.register_jwt_callbacks(app, principal_loaders={
-        "guest": guests_services.get_active_guest,
-        "staff": staff_services.get_active_staff,
-    })
+    tokens.register_jwt_callbacks(app, account_models={"guest": Guest, "staff": StaffMember})
     api.register_blueprint(health_blp)
     api.register_blueprint(identity_routes.blp, url_prefix=f"{API_PREFIX}/auth")
     api.register_blueprint(identity_routes.service_blp, url_prefix=f"{API_PREFIX}/service-accounts")

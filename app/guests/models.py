@@ -71,6 +71,11 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
         return value
 
     @property
+    def can_sign_in(self) -> bool:
+        """False once merged into another profile or deactivated: its tokens stop working at once."""
+        return self.is_active and self.merged_into_id is None
+
+    @property
     def has_account(self) -> bool:
         """A walk-in profile has no way to log in until its owner proves their phone or email."""
         return self.password_hash is not None or self.source == GuestSource.CODE or bool(

@@ -80,9 +80,9 @@ class Login(MethodView):
     @auth_blp.response(200, TokenPairSchema)
     def post(self, data: dict):
         """Log in with email or phone and password."""
+        check = services.check_login(login=data["login"], password=data["password"])  # slow hash, no lock held
         with unit_of_work():
-            return services.log_in(login=data["login"], password=data["password"],
-                                   client=client_info(data.get("device_name")))
+            return services.log_in(check=check, client=client_info(data.get("device_name")))
 
 
 @auth_blp.route("/code")

@@ -13,7 +13,7 @@ from app.extensions import db
 
 
 class PasswordCredentialMixin:
-    """Columns every password-holding account has (guests, staff), for app.identity.services.check_password."""
+    """Columns every password-holding account has (guests, staff), for app.identity.services' password checks."""
 
     password_hash: Mapped[str | None] = mapped_column(String(255))
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)

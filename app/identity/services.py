@@ -7,10 +7,12 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 
 from app.core import clock
 from app.core.auth import PrincipalKind, ServiceKind, hash_password, hash_secret, token_subject, verify_password
@@ -97,15 +99,35 @@ def _refresh_ttl() -> timedelta:
     return current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
 
 
-def is_session_active(session_id: int | None) -> bool:
-    """Called on every authenticated request: one primary-key lookup."""
+def load_session_principal(
+    *, model: type, kind: str, principal_id: int, session_id: int | None
+) -> tuple[bool, Any]:
+    """(is the session alive, the account if it may still sign in): one indexed query on every request.
+
+    `model` is the account class of `kind` (given by create_app: identity knows no higher domain); it has
+    `can_sign_in`. Logout, password change, merge and deactivation take effect at once, not after 15 minutes.
+    """
     if session_id is None:
-        return False
-    # Two columns by primary key, not an ORM entity: this runs on every request.
+        return False, None
     row = db.session.execute(
-        select(AuthSession.revoked_at, AuthSession.expires_at).where(AuthSession.id == session_id)
+        _session_principal_query(model, kind), {"session_id": session_id, "principal_id": principal_id}
     ).first()
-    return row is not None and row.revoked_at is None and row.expires_at > clock.now()
+    if row is None:
+        return False, None
+    alive = row.revoked_at is None and row.expires_at > clock.now()
+    account = row[2]
+    return alive, account if account.can_sign_in else None
+
+
+@cache
+def _session_principal_query(model: type, kind: str) -> Select:
+    # Built once per account class: composing a SELECT costs more than running this one on an indexed key.
+    return (
+        select(AuthSession.revoked_at, AuthSession.expires_at, model)
+        .join(model, model.id == AuthSession.principal_id)
+        .where(AuthSession.id == bindparam("session_id"), AuthSession.principal_kind == kind,
+               AuthSession.principal_id == bindparam("principal_id"))
+    )
 
 
 def end_session(*, session_id: int) -> None:
@@ -147,18 +169,37 @@ def revoke_sessions(*, kind: PrincipalKind, principal_id: int, reason: str, keep
 
 # -- passwords ---------------------------------------------------------------------------------------------------
 
-def check_password(account: PasswordCredentialMixin | None, password: str) -> None:
-    """Verify a password with exponential back-off after repeated failures; raise if it does not match.
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The outcome of verifying a password, computed before the unit of work and settled inside it."""
 
-    An unknown account costs the same hash as a known one and answers the same, so logins reveal nothing.
+    account_id: int | None
+    matches: bool
+    new_hash: str | None = None  # the password re-hashed at today's cost, when the stored hash is older
+
+
+def verify_account_password(account: PasswordCredentialMixin | None, password: str) -> PasswordCheck:
+    """Verify a password: CPU-heavy (argon2id) and read-only, so call it *before* the unit of work.
+
+    Holding a write transaction during the hash would serialise every login behind SQLite's write lock. An unknown
+    account costs the same hash as a known one and answers the same, so logins reveal nothing.
     """
     now = clock.now()
     if account is not None and account.locked_until is not None and account.locked_until > now:
         raise _locked(account.locked_until, now)
     ok, needs_rehash = verify_password(account.password_hash if account else None, password)
+    return PasswordCheck(
+        account_id=account.id if account is not None else None, matches=ok,
+        new_hash=hash_password(password) if ok and needs_rehash else None,
+    )
+
+
+def settle_password_check(account: PasswordCredentialMixin | None, check: PasswordCheck) -> None:
+    """Inside the unit of work: count a failure (locking with doubling back-off) and refuse, or clear the count."""
     if account is None:
         raise InvalidCredentials()
-    if not ok:
+    if not check.matches:
+        now = clock.now()
         account.failed_login_count += 1
         threshold = current_app.config["LOGIN_FAILURES_BEFORE_LOCK"]
         if account.failed_login_count >= threshold:
@@ -166,8 +207,8 @@ def check_password(account: PasswordCredentialMixin | None, password: str) -> No
             account.locked_until = now + timedelta(seconds=current_app.config["LOGIN_LOCK_BASE_SECONDS"] * 2**doublings)
         raise InvalidCredentials()
     account.failed_login_count, account.locked_until = 0, None
-    if needs_rehash:
-        account.password_hash = hash_password(password)
+    if check.new_hash:
+        account.password_hash = check.new_hash
 
 
 class InvalidCredentials(Unauthorized):

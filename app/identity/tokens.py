@@ -2,33 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g
 
 from app.core.auth import parse_subject
 from app.core.errors import problem
 from app.extensions import jwt
 from app.identity import services
 
-PrincipalLoader = Callable[[int], Any]
 
-
-def register_jwt_callbacks(app: Flask, *, principal_loaders: dict[str, PrincipalLoader]) -> None:
-    """Wire token checks to this app. `principal_loaders` maps a kind ("guest") to a loader of active accounts."""
-    app.extensions["principal_loaders"] = principal_loaders
+def register_jwt_callbacks(app: Flask, *, account_models: dict[str, type]) -> None:
+    """Wire token checks to this app. `account_models` maps a kind ("guest") to its account class."""
+    app.extensions["account_models"] = account_models
     app.extensions["api_key_resolver"] = services.resolve_api_key
-
-    @jwt.user_lookup_loader
-    def load_principal(_header: dict, payload: dict) -> Any:
-        kind, principal_id = parse_subject(payload["sub"])
-        return current_app.extensions["principal_loaders"][kind.value](principal_id)
 
     @jwt.token_in_blocklist_loader
     def session_ended(_header: dict, payload: dict) -> bool:
-        # Every token names its session: logout, password change and theft detection end it for all its tokens.
-        return not services.is_session_active(payload.get("sid"))
+        # Every token names its session. One query answers both questions flask-jwt-extended asks (is the token
+        # revoked? whose is it?); the account is kept for the user lookup that follows in the same request.
+        kind, principal_id = parse_subject(payload["sub"])
+        alive, account = services.load_session_principal(
+            model=current_app.extensions["account_models"][kind.value], kind=kind.value,
+            principal_id=principal_id, session_id=payload.get("sid"),
+        )
+        g.token_account = account
+        return not alive
+
+    @jwt.user_lookup_loader
+    def load_principal(_header: dict, _payload: dict) -> Any:
+        return g.pop("token_account", None)
 
     def unauthorized(code: str, detail: str) -> Response:
         return problem(401, code, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})

@@ -32,6 +32,10 @@ class StaffMember(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     hotels: Mapped[list[Hotel]] = relationship(secondary=staff_hotels, lazy="selectin")
 
     @property
+    def can_sign_in(self) -> bool:
+        return self.is_active
+
+    @property
     def is_chain_wide(self) -> bool:
         return self.role == Role.CHAIN_ADMIN
 

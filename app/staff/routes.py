@@ -22,9 +22,9 @@ class StaffLogin(MethodView):
     @blp.response(200, TokenPairSchema)
     def post(self, data: dict):
         """Log a staff member in with email and password."""
+        check = services.check_login(email=data["email"], password=data["password"])  # slow hash, no lock held
         with unit_of_work():
-            return services.log_in(email=data["email"], password=data["password"],
-                                   client=client_info(data.get("device_name")))
+            return services.log_in(check=check, client=client_info(data.get("device_name")))
 
 
 @blp.route("/me")

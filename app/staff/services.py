@@ -11,14 +11,8 @@ from app.core.errors import Conflict, Unprocessable
 from app.extensions import db
 from app.hotels.models import Hotel
 from app.identity import services as identity
-from app.identity.services import ClientInfo, TokenPair
+from app.identity.services import ClientInfo, PasswordCheck, TokenPair
 from app.staff.models import StaffMember
-
-
-def get_active_staff(staff_id: int) -> StaffMember | None:
-    """The staff member a token names, if still active (deactivation locks them out at once)."""
-    staff = db.session.get(StaffMember, staff_id)
-    return staff if staff is not None and staff.is_active else None
 
 
 def create_staff(
@@ -42,10 +36,14 @@ def create_staff(
     return staff
 
 
-def log_in(*, email: str, password: str, client: ClientInfo) -> TokenPair:
-    """Check a staff member's password (with back-off) and open a session."""
+def check_login(*, email: str, password: str) -> PasswordCheck:
+    """Verify a staff member's password; read-only and slow (argon2id), so called before the unit of work."""
     staff = db.session.scalars(select(StaffMember).where(StaffMember.email == email.strip().lower())).one_or_none()
-    if staff is not None and not staff.is_active:
-        staff = None
-    identity.check_password(staff, password)
+    return identity.verify_account_password(staff if staff is not None and staff.is_active else None, password)
+
+
+def log_in(*, check: PasswordCheck, client: ClientInfo) -> TokenPair:
+    """Record the password check (failures count towards the back-off) and open a session."""
+    staff = db.session.get(StaffMember, check.account_id, populate_existing=True) if check.account_id else None
+    identity.settle_password_check(staff, check)
     return identity.open_session(kind=PrincipalKind.STAFF, principal_id=staff.id, method="password", client=client)

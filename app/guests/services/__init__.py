@@ -2,8 +2,8 @@
 
 from app.guests.services.accounts import (
     change_password,
+    check_login,
     find_by_contact,
-    get_active_guest,
     log_in,
     log_in_with_code,
     register,
@@ -24,8 +24,8 @@ from app.guests.services.profile import (
 )
 
 __all__ = [
-    "add_family_member", "change_password", "consent_overview", "create_walk_in", "decide_consent",
-    "find_by_contact", "get_active_guest", "get_identity_document", "get_preferences", "guest_card", "log_in",
+    "add_family_member", "change_password", "check_login", "consent_overview", "create_walk_in", "decide_consent",
+    "find_by_contact", "get_identity_document", "get_preferences", "guest_card", "log_in",
     "log_in_with_code", "merge_guests", "read_guest", "record_consent", "register", "remove_family_member",
     "replace_preferences", "request_login_code", "search_guests", "set_identity_document", "update_profile",
 ]

@@ -10,13 +10,7 @@ from app.core.errors import Conflict, Forbidden
 from app.extensions import db
 from app.guests.models import Guest, GuestSource
 from app.identity import services as identity
-from app.identity.services import ClientInfo, TokenPair
-
-
-def get_active_guest(guest_id: int) -> Guest | None:
-    """The guest a token names, unless merged away or deactivated since (then the token stops working)."""
-    guest = db.session.get(Guest, guest_id)
-    return guest if guest is not None and guest.is_active and guest.merged_into_id is None else None
+from app.identity.services import ClientInfo, PasswordCheck, TokenPair
 
 
 def find_by_contact(*, email: str | None = None, phone: str | None = None) -> Guest | None:
@@ -50,10 +44,15 @@ def register(
     return identity.open_session(kind=PrincipalKind.GUEST, principal_id=guest.id, method="password", client=client)
 
 
-def log_in(*, login: str, password: str, client: ClientInfo) -> TokenPair:
-    """Log in with email or phone and password (back-off after repeated failures)."""
-    guest = find_by_contact(email=login, phone=login)
-    identity.check_password(guest, password)
+def check_login(*, login: str, password: str) -> PasswordCheck:
+    """Verify the password of the guest with this email or phone; read-only and slow, so before the unit of work."""
+    return identity.verify_account_password(find_by_contact(email=login, phone=login), password)
+
+
+def log_in(*, check: PasswordCheck, client: ClientInfo) -> TokenPair:
+    """Record the password check (failures count towards the back-off) and open a session."""
+    guest = db.session.get(Guest, check.account_id, populate_existing=True) if check.account_id else None
+    identity.settle_password_check(guest, check)
     return identity.open_session(kind=PrincipalKind.GUEST, principal_id=guest.id, method="password", client=client)
 
 
@@ -92,7 +91,8 @@ def change_password(
         if current_password is None:
             raise Forbidden("Give the current password, or log in with a one-time code first.",
                             code="current_password_required")
-        identity.check_password(guest, current_password)
+        # Rare enough that hashing inside the unit of work is acceptable (login, the hot path, hashes before it).
+        identity.settle_password_check(guest, identity.verify_account_password(guest, current_password))
     identity.set_password(guest, new_password)
     identity.revoke_sessions(kind=PrincipalKind.GUEST, principal_id=guest.id, reason="password_changed",
                              keep_session_id=session_id)
