@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
-INSTANCE_DIR = Path(os.environ.get("HOTEL_INSTANCE_DIR", BASE_DIR / "instance"))
+INSTANCE_DIR = Path(os.environ.get("HOTEL_INSTANCE_DIR", BASE_DIR / "instance")).resolve()  # Flask wants it absolute
 
 # Secrets that production must receive from its environment; development uses these visible placeholders.
 DEV_SECRET = "dev-only-secret-change-me-0123456789"
