@@ -5,8 +5,8 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import BigInteger, Integer, MetaData
+from sqlalchemy.orm import DeclarativeBase, registry
 
 from app.core.api import ProblemApi
 
@@ -21,7 +21,12 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    registry = registry(
+        metadata=MetaData(naming_convention=NAMING_CONVENTION),
+        # Ids and references are 64-bit on PostgreSQL (BIGINT); SQLite's INTEGER is already 64-bit and must stay
+        # INTEGER for an autoincrementing primary key. Small counts say `Integer` explicitly.
+        type_annotation_map={int: BigInteger().with_variant(Integer, "sqlite")},
+    )
 
 
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})

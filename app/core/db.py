@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import DateTime, Integer, event
+from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -112,7 +112,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class IdMixin:
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)  # BIGINT on PostgreSQL (see app.extensions.Base)
 
 
 class TimestampMixin:

@@ -27,7 +27,7 @@ class AuthSession(IdMixin, db.Model):
     __table_args__ = (Index("ix_auth_sessions_principal", "principal_kind", "principal_id"),)
 
     principal_kind: Mapped[str] = mapped_column(String(10))  # PrincipalKind
-    principal_id: Mapped[int] = mapped_column(Integer)
+    principal_id: Mapped[int] = mapped_column()
     method: Mapped[str] = mapped_column(String(20))  # password | code
     device_name: Mapped[str | None] = mapped_column(String(100))
     user_agent: Mapped[str | None] = mapped_column(String(300))
@@ -74,7 +74,7 @@ class ApiKey(IdMixin, db.Model):
 
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(20))  # ServiceKind
-    partner_id: Mapped[int | None] = mapped_column(Integer)
+    partner_id: Mapped[int | None] = mapped_column()
     prefix: Mapped[str] = mapped_column(String(16), unique=True)  # the public part, for lookup and display
     key_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: clock.now())

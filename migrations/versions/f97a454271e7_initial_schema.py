@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e7efab45c48d
+Revision ID: f97a454271e7
 Revises: 
-Create Date: 2026-11-22 23:43:42.457932
+Create Date: 2026-11-23 01:10:16.854912
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'e7efab45c48d'
+revision = 'f97a454271e7'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -21,27 +21,27 @@ def upgrade():
     op.create_table('api_keys',
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('partner_id', sa.Integer(), nullable=True),
+    sa.Column('partner_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('last_used_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_keys')),
     sa.UniqueConstraint('prefix', name=op.f('uq_api_keys_prefix'))
     )
     op.create_table('audit_entries',
     sa.Column('at', sa.DateTime(), nullable=False),
     sa.Column('actor_kind', sa.String(length=10), nullable=False),
-    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('action', sa.String(length=60), nullable=False),
     sa.Column('subject_kind', sa.String(length=30), nullable=False),
-    sa.Column('subject_id', sa.Integer(), nullable=True),
-    sa.Column('hotel_id', sa.Integer(), nullable=True),
+    sa.Column('subject_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=True),
     sa.Column('request_id', sa.String(length=128), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entries'))
     )
     with op.batch_alter_table('audit_entries', schema=None) as batch_op:
@@ -50,7 +50,7 @@ def upgrade():
 
     op.create_table('auth_sessions',
     sa.Column('principal_kind', sa.String(length=10), nullable=False),
-    sa.Column('principal_id', sa.Integer(), nullable=False),
+    sa.Column('principal_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('method', sa.String(length=20), nullable=False),
     sa.Column('device_name', sa.String(length=100), nullable=True),
     sa.Column('user_agent', sa.String(length=300), nullable=True),
@@ -60,7 +60,7 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_reason', sa.String(length=40), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_sessions'))
     )
     with op.batch_alter_table('auth_sessions', schema=None) as batch_op:
@@ -69,7 +69,7 @@ def upgrade():
     op.create_table('chains',
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_chains')),
@@ -84,7 +84,7 @@ def upgrade():
     sa.Column('status_code', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('headers', sa.JSON(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_idempotency_records')),
     sa.UniqueConstraint('scope', 'key', name=op.f('uq_idempotency_records_scope_key'))
     )
@@ -98,7 +98,7 @@ def upgrade():
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('consumed_at', sa.DateTime(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_codes'))
     )
     with op.batch_alter_table('login_codes', schema=None) as batch_op:
@@ -110,7 +110,7 @@ def upgrade():
     sa.Column('role', sa.String(length=20), nullable=False),
     sa.Column('language', sa.String(length=2), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
@@ -133,11 +133,11 @@ def upgrade():
     sa.Column('city', sa.String(length=100), nullable=True),
     sa.Column('identity_document', sa.Text(), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
-    sa.Column('created_by_staff_id', sa.Integer(), nullable=True),
-    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('created_by_staff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('merged_into_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('search_text', sa.String(length=600), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.Column('password_hash', sa.String(length=255), nullable=True),
@@ -153,7 +153,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_guests_merged_into_id'), ['merged_into_id'], unique=False)
 
     op.create_table('hotels',
-    sa.Column('chain_id', sa.Integer(), nullable=False),
+    sa.Column('chain_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.JSON(), nullable=False),
     sa.Column('description', sa.JSON(), nullable=True),
@@ -167,7 +167,7 @@ def upgrade():
     sa.Column('check_in_time', sa.String(length=5), nullable=False),
     sa.Column('check_out_time', sa.String(length=5), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['chain_id'], ['chains.id'], name=op.f('fk_hotels_chain_id_chains')),
@@ -180,12 +180,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_hotels_city_key'), ['city_key'], unique=False)
 
     op.create_table('refresh_tokens',
-    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('jti', sa.String(length=36), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
     sa.Column('used_at', sa.DateTime(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['session_id'], ['auth_sessions.id'], name=op.f('fk_refresh_tokens_session_id_auth_sessions'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refresh_tokens')),
     sa.UniqueConstraint('jti', name=op.f('uq_refresh_tokens_jti'))
@@ -194,14 +194,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_refresh_tokens_session_id'), ['session_id'], unique=False)
 
     op.create_table('consent_records',
-    sa.Column('guest_id', sa.Integer(), nullable=False),
+    sa.Column('guest_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('purpose', sa.String(length=30), nullable=False),
     sa.Column('granted', sa.Boolean(), nullable=False),
     sa.Column('policy_version', sa.String(length=20), nullable=False),
     sa.Column('source', sa.String(length=20), nullable=False),
     sa.Column('recorded_at', sa.DateTime(), nullable=False),
-    sa.Column('recorded_by_staff_id', sa.Integer(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recorded_by_staff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['guest_id'], ['guests.id'], name=op.f('fk_consent_records_guest_id_guests'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['recorded_by_staff_id'], ['staff_members.id'], name=op.f('fk_consent_records_recorded_by_staff_id_staff_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_records'))
@@ -210,10 +210,10 @@ def upgrade():
         batch_op.create_index('ix_consent_records_guest_purpose', ['guest_id', 'purpose', 'id'], unique=False)
 
     op.create_table('departments',
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('name', sa.JSON(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['hotel_id'], ['hotels.id'], name=op.f('fk_departments_hotel_id_hotels')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments')),
     sa.UniqueConstraint('hotel_id', 'kind', name=op.f('uq_departments_hotel_id_kind'))
@@ -222,11 +222,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_departments_hotel_id'), ['hotel_id'], unique=False)
 
     op.create_table('guest_family_members',
-    sa.Column('guest_id', sa.Integer(), nullable=False),
+    sa.Column('guest_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('relation', sa.String(length=20), nullable=False),
     sa.Column('first_name', sa.String(length=100), nullable=False),
     sa.Column('birth_date', sa.Date(), nullable=True),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['guest_id'], ['guests.id'], name=op.f('fk_guest_family_members_guest_id_guests'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_guest_family_members'))
     )
@@ -234,8 +234,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_guest_family_members_guest_id'), ['guest_id'], unique=False)
 
     op.create_table('guest_hotel_links',
-    sa.Column('guest_id', sa.Integer(), nullable=False),
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
+    sa.Column('guest_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('reason', sa.String(length=20), nullable=False),
     sa.Column('since', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['guest_id'], ['guests.id'], name=op.f('fk_guest_hotel_links_guest_id_guests'), ondelete='CASCADE'),
@@ -246,7 +246,7 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_guest_hotel_links_hotel_id'), ['hotel_id'], unique=False)
 
     op.create_table('guest_preferences',
-    sa.Column('guest_id', sa.Integer(), nullable=False),
+    sa.Column('guest_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('room_temperature_c', sa.Numeric(precision=3, scale=1), nullable=True),
     sa.Column('light_level', sa.Integer(), nullable=True),
     sa.Column('pillow', sa.String(length=20), nullable=True),
@@ -263,7 +263,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('guest_id', name=op.f('pk_guest_preferences'))
     )
     op.create_table('room_types',
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name', sa.JSON(), nullable=False),
     sa.Column('description', sa.JSON(), nullable=True),
@@ -272,7 +272,7 @@ def upgrade():
     sa.Column('size_m2', sa.Integer(), nullable=True),
     sa.Column('amenities', sa.JSON(), nullable=False),
     sa.Column('photos', sa.JSON(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['hotel_id'], ['hotels.id'], name=op.f('fk_room_types_hotel_id_hotels')),
@@ -283,14 +283,14 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_room_types_hotel_id'), ['hotel_id'], unique=False)
 
     op.create_table('seasons',
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('name', sa.JSON(), nullable=True),
     sa.Column('start_month', sa.Integer(), nullable=False),
     sa.Column('start_day', sa.Integer(), nullable=False),
     sa.Column('end_month', sa.Integer(), nullable=False),
     sa.Column('end_day', sa.Integer(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.CheckConstraint('start_day BETWEEN 1 AND 31 AND end_day BETWEEN 1 AND 31', name=op.f('ck_seasons_days')),
     sa.CheckConstraint('start_month BETWEEN 1 AND 12 AND end_month BETWEEN 1 AND 12', name=op.f('ck_seasons_months')),
     sa.ForeignKeyConstraint(['hotel_id'], ['hotels.id'], name=op.f('fk_seasons_hotel_id_hotels'), ondelete='CASCADE'),
@@ -300,8 +300,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_seasons_hotel_id'), ['hotel_id'], unique=False)
 
     op.create_table('staff_hotels',
-    sa.Column('staff_id', sa.Integer(), nullable=False),
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
+    sa.Column('staff_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['hotel_id'], ['hotels.id'], name=op.f('fk_staff_hotels_hotel_id_hotels'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['staff_id'], ['staff_members.id'], name=op.f('fk_staff_hotels_staff_id_staff_members'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('staff_id', 'hotel_id', name=op.f('pk_staff_hotels'))
@@ -310,13 +310,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_staff_hotels_hotel_id'), ['hotel_id'], unique=False)
 
     op.create_table('rooms',
-    sa.Column('hotel_id', sa.Integer(), nullable=False),
-    sa.Column('room_type_id', sa.Integer(), nullable=False),
+    sa.Column('hotel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('room_type_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
     sa.Column('floor', sa.Integer(), nullable=False),
     sa.Column('features', sa.JSON(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['hotel_id'], ['hotels.id'], name=op.f('fk_rooms_hotel_id_hotels')),
