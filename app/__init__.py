@@ -40,7 +40,7 @@ def _instance_dir() -> Any:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.core import auth, crypto
+    from app.core import auth, crypto, events
     from app.core.db import configure_engine, render_migration_item
     from app.core.schemas import Localised
     from app.extensions import api, db, jwt, limiter, migrate
@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     api.spec.components.security_scheme("apiKeyAuth", {"type": "apiKey", "in": "header", "name": "X-API-Key"})
     auth.init_password_hasher(app)
     crypto.init_keyring(app)
+    events.init_app(app)
 
 
 def _migrations_dir() -> Any:
@@ -108,9 +109,11 @@ def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
     from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
+    from app.scheduler import scheduler_cli
     from app.staff.cli import staff_cli
 
     app.cli.add_command(staff_cli)
     app.cli.add_command(apikey_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(scheduler_cli)

@@ -190,6 +190,7 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 def purge_expired_keys() -> int:
-    """Delete idempotency records past their expiry (a scheduled job calls this inside its unit of work)."""
-    result = db.session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now()))
+    """Delete idempotency records past their expiry (the scheduler's hourly job)."""
+    with unit_of_work() as session:
+        result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now()))
     return result.rowcount

@@ -1,0 +1,115 @@
+"""The ONE list of periodic jobs, and `flask scheduler run`: APScheduler in its own process, one per deployment.
+
+A job is a plain function in a domain's `jobs.py` that opens its own unit of work (and does its network I/O
+outside it). Every job must be safe to run twice: a restart may repeat one.
+
+Only one scheduler may run against a database (APScheduler 3 runs jobs twice when two schedulers share work):
+the process holds a lock for its whole life, a PostgreSQL advisory lock or, on SQLite, a file lock in the
+instance directory. A second scheduler waits for the lock, so it can stand by as a hot spare.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import text
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+_LOCK_KEY = 0x7363686564  # "sched"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    id: str
+    func: str  # "app.domain.jobs:function"
+    trigger: str  # "interval" | "cron"
+    trigger_args: dict[str, Any] = field(default_factory=dict)
+    # A daily job missed by an outage still runs if the scheduler is back within this many seconds.
+    misfire_grace_time: int = 3600
+
+    def resolve(self) -> Callable[[], Any]:
+        module, name = self.func.split(":")
+        return getattr(import_module(module), name)
+
+
+# Each domain adds its jobs here, one line each.
+JOBS: list[JobSpec] = [
+    JobSpec("purge_idempotency_keys", "app.core.idempotency:purge_expired_keys", "interval", {"hours": 1}),
+]
+
+scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")
+
+
+def run_job(app: Flask, spec: JobSpec) -> None:
+    """Run one job in an app context; a failure is logged and the scheduler carries on."""
+    with app.app_context():
+        try:
+            spec.resolve()()
+        except Exception:
+            log.exception("job %s failed", spec.id)
+        finally:
+            db.session.remove()
+
+
+@scheduler_cli.command("run")
+def run_scheduler() -> None:
+    """Take the scheduler lock, then run every job in JOBS on its schedule until stopped."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with scheduler_lock(app):
+        scheduler = BlockingScheduler(timezone="UTC")
+        for spec in JOBS:
+            scheduler.add_job(run_job, spec.trigger, args=[app, spec], id=spec.id, coalesce=True, max_instances=1,
+                              misfire_grace_time=spec.misfire_grace_time, **spec.trigger_args)
+        click.echo(f"scheduler: {len(JOBS)} jobs: {', '.join(spec.id for spec in JOBS)}")
+        with suppress(KeyboardInterrupt, SystemExit):
+            scheduler.start()
+
+
+@scheduler_cli.command("run-once")
+@click.argument("job_id")
+def run_once(job_id: str) -> None:
+    """Run one job now (operations, debugging); the scheduler lock is not taken."""
+    specs = {spec.id: spec for spec in JOBS}
+    if job_id not in specs:
+        raise click.BadParameter(f"unknown job; one of: {', '.join(specs)}")
+    specs[job_id].resolve()()
+    click.echo(f"ran {job_id}")
+
+
+@contextmanager
+def scheduler_lock(app: Flask) -> Iterator[None]:
+    """Hold the deployment-wide scheduler lock for the block (waits while another scheduler holds it)."""
+    engine = db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            while not connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar():
+                log.info("another scheduler holds the lock; waiting")
+                time.sleep(5)
+            connection.commit()
+            yield
+        return
+    lock_path = Path(app.instance_path) / "scheduler.lock"
+    with lock_path.open("w") as lock_file:
+        while True:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                log.info("another scheduler holds the lock; waiting")
+                time.sleep(5)
+        yield
