@@ -81,6 +81,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app.audit.routes import blp as audit_blp
+    from app.bookings import routes as bookings_routes
     from app.extensions import api
     from app.guests import routes as guests_routes
     from app.guests.models import Guest
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/staff/audit")
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
+    api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
 
 
 def register_commands(app: Flask) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from itertools import count
 from typing import Any
 
+from app.bookings.models import Booking, Folio
+from app.core import clock
 from app.core.auth import PrincipalKind, Role
 from app.core.db import unit_of_work
 from app.extensions import db
@@ -93,3 +96,24 @@ def headers_for(account: Guest | StaffMember) -> dict[str, str]:
     with unit_of_work():
         pair = identity.open_session(kind=kind, principal_id=account.id, method="password", client=ClientInfo())
     return {"Authorization": f"Bearer {pair.access_token}"}
+
+
+# -- bookings ------------------------------------------------------------------------------------------------------
+
+def make_stay(guest: Guest, room: Room, *, status: str = "in_house", check_in: date | None = None, nights: int = 3,
+              **overrides: Any) -> Booking:
+    """A booking of `room` for `guest`, by default checked in today (an in-house stay with an open folio)."""
+    n = next(_seq)
+    arrival = check_in or clock.now().date()
+    values = {
+        "reference": f"T{n:07d}", "guest_id": guest.id, "hotel_id": room.hotel_id, "room_type_id": room.room_type_id,
+        "room_id": room.id, "check_in": arrival, "check_out": arrival + timedelta(days=nights), "status": status,
+        "currency": "RUB", "total_amount": 0, "checked_in_at": clock.now() if status == "in_house" else None,
+    }
+    with unit_of_work():
+        booking = Booking(**{**values, **overrides})
+        db.session.add(booking)
+        db.session.flush()
+        db.session.add(Folio(booking_id=booking.id, currency=booking.currency))
+        db.session.merge(GuestHotelLink(guest_id=guest.id, hotel_id=room.hotel_id, reason="booking"))
+    return booking

@@ -1,0 +1,59 @@
+"""Finding stays for the other domains, and the room's do-not-disturb / make-up-room state."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.bookings.models import Booking, BookingStatus, RoomState
+from app.core import clock, events
+from app.core.errors import Conflict, NotFound
+from app.extensions import db
+
+
+def current_stay(*, guest_id: int) -> Booking | None:
+    """The guest's stay in progress (checked in, not yet out), if any; the latest if several."""
+    return db.session.scalar(select(Booking).where(Booking.guest_id == guest_id,
+                                                   Booking.status == BookingStatus.IN_HOUSE)
+                             .order_by(Booking.check_in.desc(), Booking.id.desc()).limit(1))
+
+
+def guest_booking(*, guest_id: int, booking_id: int) -> Booking:
+    """The guest's own booking or stay; another guest's is NotFound (never leak existence)."""
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or booking.guest_id != guest_id:
+        raise NotFound("No such booking.")
+    return booking
+
+
+def guest_stay_in_house(*, guest_id: int, booking_id: int) -> Booking:
+    """The guest's own stay, which must be in progress (ordering to a room needs a checked-in guest)."""
+    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    if booking.status != BookingStatus.IN_HOUSE:
+        raise Conflict("This stay is not in progress.", code="stay_not_in_house")
+    return booking
+
+
+def occupied_stay_for_room(*, room_id: int) -> Booking | None:
+    """The stay currently in a room (for the room's devices and its DND button)."""
+    return db.session.scalar(select(Booking).where(Booking.room_id == room_id,
+                                                   Booking.status == BookingStatus.IN_HOUSE).limit(1))
+
+
+def set_room_state(*, booking: Booking, state: str, source: str) -> Booking:
+    """Set DND / make-up-room / none on an occupied room; records `room.dnd_changed` (source: app|device|staff)."""
+    if booking.status != BookingStatus.IN_HOUSE or booking.room_id is None:
+        raise Conflict("Only an occupied room has a do-not-disturb state.", code="room_not_occupied")
+    previous = booking.room_state
+    if previous == state:
+        return booking
+    booking.room_state = RoomState(state).value
+    booking.room_state_changed_at = clock.now()
+    events.record("room.dnd_changed", hotel_id=booking.hotel_id, guest_id=booking.guest_id, subject_id=booking.id,
+                  payload={"room_id": booking.room_id, "state": booking.room_state, "previous": previous,
+                           "source": source})
+    return booking
+
+
+def set_guest_room_state(*, guest_id: int, booking_id: int, state: str) -> Booking:
+    """The guest sets the state of their own occupied room from the app."""
+    return set_room_state(booking=guest_booking(guest_id=guest_id, booking_id=booking_id), state=state, source="app")
