@@ -28,6 +28,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    register_event_subscribers(app)
     register_commands(app)
     return app
 
@@ -105,6 +106,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+
+
+def register_event_subscribers(app: Flask) -> None:
+    """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
 
 
 def register_commands(app: Flask) -> None:
