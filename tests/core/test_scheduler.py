@@ -14,7 +14,7 @@ from app.core import clock
 from app.core.db import unit_of_work
 from app.core.idempotency import IdempotencyRecord
 from app.extensions import db
-from app.scheduler import JOBS, scheduler_lock
+from app.scheduler import _LOCK_KEY, JOBS, scheduler_lock
 
 
 def test_every_job_resolves_to_a_function() -> None:
@@ -42,7 +42,8 @@ def test_a_second_scheduler_cannot_take_the_lock(app: Flask) -> None:
     with scheduler_lock(app):
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as other:
-                assert other.execute(text("SELECT pg_try_advisory_lock(0x7363686564)")).scalar() is False
+                taken = other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _LOCK_KEY}).scalar()
+                assert taken is False
         else:
             with (Path(app.instance_path) / "scheduler.lock").open("w") as other, pytest.raises(BlockingIOError):
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
