@@ -105,7 +105,9 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/staff/audit")
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
+    api.register_blueprint(bookings_routes.blp, url_prefix=API_PREFIX)
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(bookings_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
 
 
 def register_event_subscribers(app: Flask) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -101,6 +102,27 @@ class RatePlan(IdMixin, TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class PromoCode(IdMixin, TimestampMixin, db.Model):
+    """A code a marketer hands out; a percentage of the public price, stacked under the hotel's cap."""
+
+    __tablename__ = "promo_codes"
+    __table_args__ = (
+        CheckConstraint("discount_bp BETWEEN 1 AND 10000", name="discount"),
+        CheckConstraint("max_redemptions IS NULL OR redemptions <= max_redemptions", name="redemptions"),
+    )
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)  # stored upper-case
+    hotel_id: Mapped[int | None] = mapped_column(ForeignKey("hotels.id"), index=True)  # None: chain-wide
+    discount_bp: Mapped[int] = mapped_column(Integer)
+    description: Mapped[dict | None] = mapped_column(JSON)
+    valid_from: Mapped[date | None] = mapped_column(Date)  # booking date window
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    members_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_redemptions: Mapped[int | None] = mapped_column(Integer)
+    redemptions: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
 class RoomTypeNight(db.Model):
     """How many rooms of a type are held on a night. Booking increments it only while it stays under the count of
     rooms, in one conditional UPDATE: the database, not the application, decides who gets the last room."""
@@ -122,6 +144,9 @@ class Booking(IdMixin, TimestampMixin, db.Model):
         Index("ix_bookings_guest_id_check_in", "guest_id", "check_in"),
         Index("ix_bookings_hotel_id_status_check_in", "hotel_id", "status", "check_in"),
         Index("ix_bookings_room_id_status", "room_id", "status"),
+        # One in-house stay per room: two check-ins racing for the same room cannot both win.
+        Index("uq_bookings_room_id_in_house", "room_id", unique=True, sqlite_where=text("status = 'in_house'"),
+              postgresql_where=text("status = 'in_house'")),
     )
 
     reference: Mapped[str] = mapped_column(String(12), unique=True)  # what the guest reads out at the desk
@@ -204,3 +229,14 @@ class FolioCharge(IdMixin, db.Model):
     posted_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
 
     folio: Mapped[Folio] = relationship(back_populates="charges")
+
+
+class SurveyResponse(IdMixin, db.Model):
+    """The guest's answers to the after-stay survey: one per stay."""
+
+    __tablename__ = "survey_responses"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), unique=True)
+    hotel_id: Mapped[int] = mapped_column(ForeignKey("hotels.id"), index=True)
+    answers: Mapped[dict] = mapped_column(JSON)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: clock.now())

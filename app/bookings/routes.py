@@ -1,16 +1,137 @@
-"""Guests' bookings and stays: the stay in progress, its folio, the room's do-not-disturb state."""
+"""Guests' availability search, quotes, bookings and stays; managers' pricing setup."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.bookings import services
-from app.bookings.schemas import FolioSchema, RoomStateSchema, StaySchema
-from app.core.auth import current_guest, guest_required
+from app.bookings.schemas import (
+    AvailabilityArgsSchema,
+    BookingCreateSchema,
+    BookingQueryArgsSchema,
+    CheckoutResultSchema,
+    CheckoutSchema,
+    FolioSchema,
+    HotelAvailabilitySchema,
+    ModifyBookingSchema,
+    PricingPolicySchema,
+    PromoCodeCreateSchema,
+    PromoCodeSchema,
+    QuoteSchema,
+    RatePlanCreateSchema,
+    RatePlanSchema,
+    RoomStateSchema,
+    StayRequestSchema,
+    StaySchema,
+    SurveyAnswersSchema,
+    SurveySchema,
+)
+from app.core.auth import (
+    MANAGERS,
+    Role,
+    current_guest,
+    current_guest_or_none,
+    current_staff,
+    guest_optional,
+    guest_required,
+    staff_required,
+)
 from app.core.db import unit_of_work
 from app.core.errors import NotFound
+from app.core.idempotency import idempotent
+from app.core.pagination import page_schema
 
-stays_blp = Blueprint("stays", __name__, description="The guest's stays: folio, room state, checkout")
+blp = Blueprint("bookings", __name__, description="Availability across the chain, quotes and direct bookings")
+stays_blp = Blueprint("stays", __name__, description="The guest's stays: folio, room state, checkout, survey")
+admin_blp = Blueprint("admin-pricing", __name__, description="Pricing policies, rate plans and promo codes")
 
+
+def _guest_id() -> int:
+    return current_guest().id
+
+
+# -- /availability, /quotes, /bookings -----------------------------------------------------------------------------
+
+@blp.route("/availability")
+class Availability(MethodView):
+    @blp.arguments(AvailabilityArgsSchema, location="query")
+    @blp.response(200, HotelAvailabilitySchema(many=True))
+    def get(self, args: dict):
+        """Search free rooms across every hotel of the chain (or one city) with the app's prices."""
+        return services.search_availability(**args)
+
+
+@blp.route("/quotes")
+class Quotes(MethodView):
+    @guest_optional
+    @blp.arguments(StayRequestSchema)
+    @blp.response(200, QuoteSchema)
+    def post(self, data: dict):
+        """Price a stay night by night: base, season, each discount, tax (member prices when logged in)."""
+        guest = current_guest_or_none()
+        return services.make_quote(guest_id=guest.id if guest else None, stay=services.StayRequest(**data))
+
+
+@blp.route("/bookings")
+class Bookings(MethodView):
+    @guest_required
+    @blp.arguments(BookingQueryArgsSchema, location="query")
+    @blp.response(200, page_schema(StaySchema))
+    def get(self, args: dict):
+        """List the guest's bookings and stays in every hotel, newest first."""
+        return services.list_bookings(guest_id=_guest_id(), **args)
+
+    @guest_required
+    @idempotent
+    @blp.arguments(BookingCreateSchema)
+    @blp.response(201, StaySchema)
+    def post(self, data: dict):
+        """Book a stay at the app's direct price (send Idempotency-Key: a retry never books twice)."""
+        extra = {key: data.pop(key) for key in ("expected_total", "special_requests") if key in data}
+        with unit_of_work():
+            return services.create_booking(guest_id=_guest_id(), stay=services.StayRequest(**data), **extra)
+
+
+@blp.route("/bookings/<int:booking_id>")
+class BookingById(MethodView):
+    @guest_required
+    @blp.response(200, StaySchema)
+    def get(self, booking_id: int):
+        """Show one of the guest's bookings with its price explained."""
+        return services.guest_booking(guest_id=_guest_id(), booking_id=booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>/actions/modify")
+class ModifyBooking(MethodView):
+    @guest_required
+    @blp.arguments(ModifyBookingSchema)
+    @blp.response(200, StaySchema)
+    def post(self, data: dict, booking_id: int):
+        """Move a confirmed booking to other dates, at today's price for those dates."""
+        with unit_of_work():
+            return services.modify_booking(guest_id=_guest_id(), booking_id=booking_id, **data)
+
+
+@blp.route("/bookings/<int:booking_id>/actions/cancel")
+class CancelBooking(MethodView):
+    @guest_required
+    @blp.response(200, StaySchema)
+    def post(self, booking_id: int):
+        """Cancel: free until the deadline shown on the booking, then the policy's fee."""
+        with unit_of_work():
+            return services.cancel_booking(guest_id=_guest_id(), booking_id=booking_id)
+
+
+@blp.route("/bookings/<int:booking_id>/actions/check-in")
+class CheckIn(MethodView):
+    @guest_required
+    @blp.response(200, StaySchema)
+    def post(self, booking_id: int):
+        """Check in from the phone (from the day before arrival): the room is assigned and prepared."""
+        with unit_of_work():
+            return services.check_in(guest_id=_guest_id(), booking_id=booking_id)
+
+
+# -- /stays --------------------------------------------------------------------------------------------------------
 
 @stays_blp.route("/current")
 class CurrentStay(MethodView):
@@ -18,7 +139,7 @@ class CurrentStay(MethodView):
     @stays_blp.response(200, StaySchema)
     def get(self):
         """Show the guest's stay in progress (404 when not checked in anywhere)."""
-        stay = services.current_stay(guest_id=current_guest().id)
+        stay = services.current_stay(guest_id=_guest_id())
         if stay is None:
             raise NotFound("You are not checked in.", code="no_current_stay")
         return stay
@@ -30,7 +151,7 @@ class StayById(MethodView):
     @stays_blp.response(200, StaySchema)
     def get(self, stay_id: int):
         """Show one of the guest's stays."""
-        return services.guest_booking(guest_id=current_guest().id, booking_id=stay_id)
+        return services.guest_booking(guest_id=_guest_id(), booking_id=stay_id)
 
 
 @stays_blp.route("/<int:stay_id>/folio")
@@ -39,7 +160,7 @@ class StayFolio(MethodView):
     @stays_blp.response(200, FolioSchema)
     def get(self, stay_id: int):
         """Show the stay's folio as it stands: every charge posted so far and the balance."""
-        return services.guest_folio(guest_id=current_guest().id, booking_id=stay_id)
+        return services.guest_folio(guest_id=_guest_id(), booking_id=stay_id)
 
 
 @stays_blp.route("/<int:stay_id>/room-status")
@@ -50,4 +171,74 @@ class StayRoomStatus(MethodView):
     def put(self, data: dict, stay_id: int):
         """Set do-not-disturb, make-up-room, or neither, on the room of the stay in progress."""
         with unit_of_work():
-            return services.set_guest_room_state(guest_id=current_guest().id, booking_id=stay_id, state=data["state"])
+            return services.set_guest_room_state(guest_id=_guest_id(), booking_id=stay_id, state=data["state"])
+
+
+@stays_blp.route("/<int:stay_id>/actions/checkout")
+class Checkout(MethodView):
+    @guest_required
+    @stays_blp.arguments(CheckoutSchema)
+    @stays_blp.response(200, CheckoutResultSchema)
+    def post(self, data: dict, stay_id: int):
+        """Express checkout: confirm the folio balance you reviewed; points are posted, the survey offered."""
+        with unit_of_work():
+            return services.express_checkout(guest_id=_guest_id(), booking_id=stay_id, **data)
+
+
+@stays_blp.route("/<int:stay_id>/survey")
+class StaySurvey(MethodView):
+    @guest_required
+    @stays_blp.response(200, SurveySchema)
+    def get(self, stay_id: int):
+        """Show the after-stay survey: three short questions, and more for those who want them."""
+        return services.guest_survey(guest_id=_guest_id(), booking_id=stay_id)
+
+    @guest_required
+    @stays_blp.arguments(SurveyAnswersSchema)
+    @stays_blp.response(201, SurveySchema)
+    def post(self, data: dict, stay_id: int):
+        """Answer the survey once, after checkout."""
+        with unit_of_work():
+            return services.submit_survey(guest_id=_guest_id(), booking_id=stay_id, answers=data["answers"])
+
+
+# -- /admin --------------------------------------------------------------------------------------------------------
+
+@admin_blp.route("/hotels/<int:hotel_id>/pricing")
+class HotelPricing(MethodView):
+    @staff_required(*MANAGERS)
+    @admin_blp.arguments(PricingPolicySchema)
+    @admin_blp.response(200, PricingPolicySchema)
+    def put(self, data: dict, hotel_id: int):
+        """Set the hotel's app-only discount, discount cap, tax and cancellation terms."""
+        with unit_of_work():
+            return services.set_pricing_policy(staff=current_staff(), hotel_id=hotel_id, **data)
+
+
+@admin_blp.route("/hotels/<int:hotel_id>/rate-plans")
+class HotelRatePlans(MethodView):
+    @staff_required(*MANAGERS)
+    @admin_blp.response(200, RatePlanSchema(many=True))
+    def get(self, hotel_id: int):
+        """List the hotel's active rate plans."""
+        return services.list_rate_plans(staff=current_staff(), hotel_id=hotel_id)
+
+    @staff_required(*MANAGERS)
+    @admin_blp.arguments(RatePlanCreateSchema)
+    @admin_blp.response(201, RatePlanSchema)
+    def post(self, data: dict, hotel_id: int):
+        """Add a rate plan (nightly base price and season adjustments) to a room type."""
+        with unit_of_work():
+            return services.create_rate_plan(staff=current_staff(), hotel_id=hotel_id, **data)
+
+
+@admin_blp.route("/promo-codes")
+class PromoCodes(MethodView):
+    @staff_required(*MANAGERS, Role.MARKETER)
+    @admin_blp.arguments(PromoCodeCreateSchema)
+    @admin_blp.response(201, PromoCodeSchema)
+    def post(self, data: dict):
+        """Create a promo code for a hotel, or chain-wide (chain admins)."""
+        with unit_of_work():
+            return services.create_promo_code(staff=current_staff(), **data)
+

@@ -115,6 +115,19 @@ def guest_required(fn: F) -> F:
     return Blueprint.doc(security=BEARER)(wrapper)
 
 
+def guest_optional(fn: F) -> F:
+    """Open to anyone; a logged-in guest is recognised (`current_guest_or_none()`), e.g. for member prices."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        g.guest = None
+        if verify_jwt_in_request(optional=True) is not None:
+            g.guest = _current_principal(PrincipalKind.GUEST)
+        return fn(*args, **kwargs)
+
+    return Blueprint.doc(security=[{}, *BEARER])(wrapper)
+
+
 def staff_required(*roles: Role) -> Callable[[F], F]:
     """Only staff with one of `roles` (any staff when none given); hotel scoping is the service's job."""
     allowed = set(roles or ALL_STAFF)
@@ -184,6 +197,10 @@ def _presented_api_key() -> str | None:
 
 def current_guest() -> Any:
     return g.guest
+
+
+def current_guest_or_none() -> Any:
+    return g.get("guest")
 
 
 def current_staff() -> Any:

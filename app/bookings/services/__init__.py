@@ -1,6 +1,11 @@
 """Bookings use cases, split by what they manage. Other domains use these, never the models' tables directly."""
 
+from app.bookings.services.admin import create_promo_code, create_rate_plan, list_rate_plans, set_pricing_policy
+from app.bookings.services.booking import cancel_booking, create_booking, list_bookings, make_quote, modify_booking
 from app.bookings.services.folio import guest_folio, open_folio, post_charge
+from app.bookings.services.inventory import search as search_availability
+from app.bookings.services.pricing import StayRequest
+from app.bookings.services.stay_ops import check_in, express_checkout
 from app.bookings.services.stays import (
     current_stay,
     guest_booking,
@@ -9,8 +14,12 @@ from app.bookings.services.stays import (
     set_guest_room_state,
     set_room_state,
 )
+from app.bookings.services.survey import guest_survey, submit_survey
 
 __all__ = [
-    "current_stay", "guest_booking", "guest_folio", "guest_stay_in_house", "occupied_stay_for_room", "open_folio",
-    "post_charge", "set_guest_room_state", "set_room_state",
+    "StayRequest", "cancel_booking", "check_in", "create_booking", "create_promo_code", "create_rate_plan",
+    "current_stay", "express_checkout", "guest_booking", "guest_folio", "guest_stay_in_house", "guest_survey",
+    "list_bookings", "list_rate_plans", "make_quote", "modify_booking", "occupied_stay_for_room", "open_folio",
+    "post_charge", "search_availability", "set_guest_room_state", "set_pricing_policy", "set_room_state",
+    "submit_survey",
 ]

@@ -1,0 +1,192 @@
+"""Prices, night by night: base -> season -> public price -> discounts (direct, tier, promo; capped) -> tax.
+
+Stacking rule, the one a guest can check with a calculator: every discount is a percentage OF THE PUBLIC PRICE,
+they add up in a fixed order (app-only direct discount, then loyalty tier, then promo code), and their sum never
+exceeds the hotel's cap; the discount that crosses the cap is cut to fit and marked `capped`. Tax is then added on
+the net price. All amounts are integer minor units of the hotel's currency, rounded half up per night.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.bookings.models import PricingPolicy, PromoCode, RatePlan
+from app.core import clock
+from app.core.errors import NotFound, Unprocessable
+from app.extensions import db
+from app.hotels.models import Hotel, RoomType, SeasonKind
+
+DIRECT, TIER, PROMO = "direct", "tier", "promo"
+DEFAULT_POLICY = {"direct_discount_bp": 1000, "max_discount_bp": 3000, "tax_bp": 0, "tax_name": None,
+                  "free_cancellation_hours": 48, "late_cancellation_fee_nights": 1}
+
+
+def share(amount: int, basis_points: int) -> int:
+    """`basis_points` / 10000 of `amount`, rounded half up (integer arithmetic: no float ever touches money)."""
+    return (amount * basis_points + 5000) // 10000
+
+
+@dataclass
+class Discount:
+    code: str  # direct | tier | promo
+    basis_points: int
+    amount: int
+    capped: bool = False
+
+
+@dataclass
+class NightPrice:
+    night: date
+    season: str
+    base: int
+    season_adjustment: int
+    public_price: int
+    discounts: list[Discount]
+    net: int
+    tax: int
+    total: int
+
+
+@dataclass
+class Quote:
+    hotel_id: int
+    room_type_id: int
+    rate_plan_id: int
+    check_in: date
+    check_out: date
+    currency: str
+    nights: list[NightPrice]
+    promo_code: str | None = None
+    tier: str | None = None
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        public = sum(n.public_price for n in self.nights)
+        net = sum(n.net for n in self.nights)
+        tax = sum(n.tax for n in self.nights)
+        self.totals = {"public": public, "discounts": public - net, "net": net, "tax": tax, "total": net + tax}
+
+    @property
+    def total(self) -> int:
+        return self.totals["total"]
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-safe copy stored on the booking: the price the guest accepted, explained."""
+        data = asdict(self)
+        for night in data["nights"]:
+            night["night"] = night["night"].isoformat()
+        data["check_in"], data["check_out"] = self.check_in.isoformat(), self.check_out.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class StayRequest:
+    hotel_id: int
+    room_type_id: int
+    check_in: date
+    check_out: date
+    adults: int = 1
+    children: int = 0
+    rate_plan_id: int | None = None
+    promo_code: str | None = None
+
+
+def policy_for(hotel_id: int) -> PricingPolicy:
+    """The hotel's pricing policy, or the chain default when none was set."""
+    policy = db.session.scalar(select(PricingPolicy).where(PricingPolicy.hotel_id == hotel_id))
+    return policy or PricingPolicy(hotel_id=hotel_id, **DEFAULT_POLICY)
+
+
+def policies_for(hotel_ids: list[int]) -> dict[int, PricingPolicy]:
+    """Pricing policies of many hotels in one query, defaults filled in."""
+    found = {p.hotel_id: p for p in db.session.scalars(select(PricingPolicy).where(
+        PricingPolicy.hotel_id.in_(hotel_ids)))}
+    return {hotel_id: found.get(hotel_id) or PricingPolicy(hotel_id=hotel_id, **DEFAULT_POLICY)
+            for hotel_id in hotel_ids}
+
+
+def stay_nights(check_in: date, check_out: date) -> list[date]:
+    return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
+
+
+def price_nights(*, hotel: Hotel, plan: RatePlan, policy: PricingPolicy, nights: list[date],
+                 tier_bp: int = 0, promo: PromoCode | None = None) -> list[NightPrice]:
+    """Price each night; pure given its inputs (the hotel's seasons must be loaded)."""
+    requested = [(DIRECT, policy.direct_discount_bp), (TIER, tier_bp), (PROMO, promo.discount_bp if promo else 0)]
+    priced = []
+    for night in nights:
+        season = next((s.kind for s in hotel.seasons if s.covers(night)), SeasonKind.SHOULDER.value)
+        public = share(plan.base_price, plan.season_adjustments_bp.get(season, 10000))
+        discounts = _stack(public, requested, cap_bp=policy.max_discount_bp)
+        net = public - sum(d.amount for d in discounts)
+        tax = share(net, policy.tax_bp)
+        priced.append(NightPrice(night=night, season=season, base=plan.base_price,
+                                 season_adjustment=public - plan.base_price, public_price=public,
+                                 discounts=discounts, net=net, tax=tax, total=net + tax))
+    return priced
+
+
+def _stack(public: int, requested: list[tuple[str, int]], *, cap_bp: int) -> list[Discount]:
+    discounts, room_left = [], cap_bp
+    for code, basis_points in requested:
+        if basis_points <= 0 or room_left <= 0:
+            continue
+        applied = min(basis_points, room_left)
+        room_left -= applied
+        discounts.append(Discount(code=code, basis_points=applied, amount=share(public, applied),
+                                  capped=applied < basis_points))
+    return discounts
+
+
+def quote(stay: StayRequest, *, tier: str | None = None, tier_bp: int = 0, member: bool = False) -> Quote:
+    """Explain the price of a stay night by night; refuses impossible stays with field errors."""
+    hotel, room_type = _hotel_and_room_type(stay)
+    if stay.adults + stay.children > room_type.max_occupancy:
+        raise Unprocessable(f"This room type sleeps at most {room_type.max_occupancy}.", code="too_many_guests",
+                            errors={"adults": [f"At most {room_type.max_occupancy} guests in this room type."]})
+    plan = _rate_plan(stay)
+    promo = find_promo(stay.promo_code, hotel_id=hotel.id, member=member) if stay.promo_code else None
+    nights = price_nights(hotel=hotel, plan=plan, policy=policy_for(hotel.id),
+                          nights=stay_nights(stay.check_in, stay.check_out), tier_bp=tier_bp, promo=promo)
+    return Quote(hotel_id=hotel.id, room_type_id=room_type.id, rate_plan_id=plan.id, check_in=stay.check_in,
+                 check_out=stay.check_out, currency=hotel.currency, nights=nights,
+                 promo_code=promo.code if promo else None, tier=tier if tier_bp else None)
+
+
+def _hotel_and_room_type(stay: StayRequest) -> tuple[Hotel, RoomType]:
+    hotel = db.session.get(Hotel, stay.hotel_id)
+    room_type = db.session.get(RoomType, stay.room_type_id)
+    if hotel is None or not hotel.is_active or room_type is None or room_type.hotel_id != hotel.id:
+        raise NotFound("No such room type in this hotel.")
+    return hotel, room_type
+
+
+def _rate_plan(stay: StayRequest) -> RatePlan:
+    query = select(RatePlan).where(RatePlan.room_type_id == stay.room_type_id, RatePlan.is_active.is_(True))
+    if stay.rate_plan_id is not None:
+        query = query.where(RatePlan.id == stay.rate_plan_id)
+    plan = db.session.scalar(query.order_by(RatePlan.base_price, RatePlan.id).limit(1))
+    if plan is None:
+        raise NotFound("No bookable rate for this room type.", code="no_rate_plan")
+    return plan
+
+
+def find_promo(code: str, *, hotel_id: int, member: bool) -> PromoCode:
+    """A promo code valid today for this hotel (or chain-wide); members-only codes need a member."""
+    promo = db.session.scalar(select(PromoCode).where(func.upper(PromoCode.code) == code.strip().upper()))
+    today = clock.now().date()
+    usable = (
+        promo is not None and promo.is_active and promo.hotel_id in (None, hotel_id)
+        and (promo.valid_from is None or promo.valid_from <= today)
+        and (promo.valid_until is None or today <= promo.valid_until)
+        and (promo.max_redemptions is None or promo.redemptions < promo.max_redemptions)
+        and (member or not promo.members_only)
+    )
+    if not usable:
+        raise Unprocessable("This promo code is not valid for this stay.", code="promo_code_invalid",
+                            errors={"promo_code": ["Not valid for this stay."]})
+    return promo
