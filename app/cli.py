@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from app.bookings import services as bookings_services
 from app.core import clock
 from app.core.auth import Role
 from app.core.db import unit_of_work
@@ -135,6 +136,22 @@ HOTELS = [
     },
 ]
 
+# Nightly base prices (minor units, RUB) per room type, the season adjustments and each hotel's pricing policy.
+RATES = {
+    "sochi": {"prices": {"standard": 900_000, "sea-view": 1_400_000, "family-suite": 2_600_000},
+              "seasons": {"high": 14000, "low": 7000},
+              "policy": {"direct_discount_bp": 1000, "max_discount_bp": 2500, "tax_bp": 100,
+                         "tax_name": {"en": "Resort fee", "ru": "Курортный сбор"}}},
+    "sheregesh": {"prices": {"double": 500_000, "family": 850_000},
+                  "seasons": {"high": 15000, "shoulder": 9000, "low": 6000},
+                  "policy": {"direct_discount_bp": 800, "max_discount_bp": 2000}},
+    "moscow": {"prices": {"business": 1_100_000, "executive": 1_600_000},
+               "seasons": {"high": 12000, "low": 8500},
+               "policy": {"direct_discount_bp": 700, "max_discount_bp": 2000, "free_cancellation_hours": 24}},
+}
+PROMO_CODES = [{"code": "APPWELCOME", "discount_bp": 500, "hotel_id": None,
+                "description": {"en": "Welcome to the app", "ru": "Добро пожаловать в приложение"}}]
+
 GUESTS = [
     {
         "guest": {"email": "anna@demo.guest", "phone": "+79161234567", "first_name": "Anna", "last_name": "Smirnova",
@@ -183,6 +200,8 @@ def load_demo() -> bool:
     for spec in HOTELS:
         hotel_ids[spec["key"]] = _load_hotel(spec, chain_id=chain.id, admin=admin)
         _load_hotel_staff(spec)
+    for promo in PROMO_CODES:
+        bookings_services.create_promo_code(staff=admin, **promo)
     for spec in GUESTS:
         _load_guest(spec, hotel_ids=hotel_ids)
     return True
@@ -207,6 +226,13 @@ def _load_hotel(spec: dict[str, Any], *, chain_id: int, admin: Any) -> int:
             hotels_services.create_room(staff=admin, hotel_id=hotel.id, number=f"{floor}{n:02d}", floor=floor,
                                         room_type_id=room_type_ids[type_code], features=features)
     hotels_services.replace_departments(staff=admin, hotel_id=hotel.id, departments=DEPARTMENTS)
+    rates = RATES[spec["key"]]
+    bookings_services.set_pricing_policy(staff=admin, hotel_id=hotel.id, **rates["policy"])
+    for type_code, price in rates["prices"].items():
+        bookings_services.create_rate_plan(
+            staff=admin, hotel_id=hotel.id, room_type_id=room_type_ids[type_code], code="flex",
+            name={"en": "Flexible rate", "ru": "Гибкий тариф"}, base_price=price,
+            season_adjustments_bp=rates["seasons"])
     return hotel.id
 
 

@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from app.bookings.models import PricingPolicy, PromoCode, RatePlan
 from app.core.auth import Role
 from app.extensions import db
 from app.guests.models import ConsentRecord, Guest, GuestHotelLink, GuestPreferences
@@ -16,7 +17,7 @@ from app.staff.models import StaffMember
 
 PASSWORD = "demo-password-2026"
 COUNTED = (Chain, Hotel, Season, RoomType, Room, Department, StaffMember, Guest, GuestPreferences, ConsentRecord,
-           GuestHotelLink)
+           GuestHotelLink, PricingPolicy, RatePlan, PromoCode)
 
 
 def run_seed(app: Flask) -> Any:
@@ -85,3 +86,14 @@ def test_seeded_guest_logs_in_with_email_and_sees_preferences(app, client):
     assert response.status_code == 200, response.get_json()
     headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
     assert client.get("/api/v1/me/preferences", headers=headers).get_json()["pillow"] == "firm"
+
+
+def test_seeded_chain_is_bookable_in_every_hotel(app, client):
+    run_seed(app)
+    found = client.get("/api/v1/availability?check_in=2031-01-20&check_out=2031-01-22&guests=2")
+    assert found.status_code == 200, found.json
+    assert [hotel["city"] for hotel in found.json] == ["Sochi", "Sheregesh", "Moscow"]
+    sochi, sheregesh, _ = found.json
+    # January: low season by the sea, high season in the mountains, each from its own calendar.
+    assert all(offer["direct_total"] < offer["public_total"] for hotel in found.json for offer in hotel["offers"])
+    assert sheregesh["offers"][0]["public_total"] == 2 * 750_000 and sochi["offers"][0]["public_total"] == 2 * 630_000
