@@ -72,6 +72,9 @@ class Config:
     # Dotted path of the class that delivers codes (SMS gateway, mail); the default logs them.
     LOGIN_CODE_SENDER = _env("LOGIN_CODE_SENDER", "app.guests.senders:LoggingCodeSender")
 
+    # What one loyalty point is worth when redeemed on a folio, in minor units (100 kopecks = 1 rouble).
+    LOYALTY_POINT_VALUE_MINOR = _env_int("LOYALTY_POINT_VALUE_MINOR", 100)
+
     # Flask-Limiter. Counters are per process unless a shared store (Redis) is given: docs/operations.md.
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")

@@ -112,6 +112,10 @@ def register_blueprints(app: Flask) -> None:
 
 def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
+    from app.bookings import subscribers as bookings
+    from app.core.events import subscribe
+
+    subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
 
 
 def register_commands(app: Flask) -> None:
