@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.hotels.routes import blp as hotels_blp
     from app.identity import routes as identity_routes
     from app.identity import tokens
+    from app.loyalty import routes as loyalty_routes
     from app.staff import routes as staff_routes
     from app.staff.models import StaffMember
 
@@ -106,6 +107,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(loyalty_routes.blp, url_prefix=f"{API_PREFIX}/loyalty")
+    api.register_blueprint(loyalty_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/loyalty")
 
 
 def register_event_subscribers(app: Flask) -> None:
