@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.core.auth import Role, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import GUEST_DATA_ROLES, Role, current_guest, current_staff, guest_required, staff_required
 from app.core.db import unit_of_work
 from app.core.idempotency import idempotent
 from app.core.pagination import page_schema
@@ -107,6 +107,16 @@ class Goodwill(MethodView):
         """Grant a member goodwill points for service recovery (audited)."""
         with unit_of_work():
             return services.grant_goodwill(staff=current_staff(), **data)
+
+
+@staff_blp.route("/members/<int:guest_id>")
+class StaffMemberStatus(MethodView):
+    @staff_required(*GUEST_DATA_ROLES)
+    @staff_blp.response(200, LoyaltyStatusSchema)
+    def get(self, guest_id: int):
+        """Show a guest's club status: tier, balance, progress (audited; `enrolled` false for non-members)."""
+        with unit_of_work():
+            return services.staff_view(staff=current_staff(), guest_id=guest_id)
 
 
 @staff_blp.route("/offers")

@@ -290,3 +290,21 @@ def test_goodwill_is_refused_for_guests_out_of_reach_non_members_and_wrong_roles
     assert client.post(f"{STAFF_API}/goodwill", headers=housekeeping, json=body).json["code"] == "role_forbidden"
     guest_token = headers_for(member)
     assert client.post(f"{STAFF_API}/goodwill", headers=guest_token, json=body).json["code"] == "wrong_account_kind"
+
+
+def test_the_front_desk_reads_a_guests_club_status_audited_and_only_for_guests_it_knows(client, hotel):
+    guest = make_guest(hotels=[hotel])
+    make_member(guest, tier="gold")
+    give_points(guest, 250)
+    desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
+    response = client.get(f"{STAFF_API}/members/{guest.id}", headers=headers_for(desk))
+    assert response.status_code == 200
+    assert response.json["tier"]["code"] == "gold" and response.json["balance"] == 250
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)
+                             .where(AuditEntry.action == "loyalty.read", AuditEntry.subject_id == guest.id)) == 1
+    stranger = make_guest(hotels=[make_hotel()])
+    assert client.get(f"{STAFF_API}/members/{stranger.id}", headers=headers_for(desk)).status_code == 404
+    non_member = make_guest(hotels=[hotel])
+    assert client.get(f"{STAFF_API}/members/{non_member.id}", headers=headers_for(desk)).json["enrolled"] is False
+    kitchen = headers_for(make_staff(Role.KITCHEN, hotels=[hotel]))
+    assert client.get(f"{STAFF_API}/members/{guest.id}", headers=kitchen).status_code == 403

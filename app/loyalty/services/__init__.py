@@ -6,6 +6,7 @@ from app.loyalty.services.earning import (
     birthday_members,
     grant_goodwill,
     record_completed_stay,
+    staff_view,
 )
 from app.loyalty.services.ledger import Redemption, balance, expire_lapsed, lock_member, redeem
 from app.loyalty.services.members import (
@@ -23,6 +24,6 @@ from app.loyalty.services.tiers import evaluate_tier, qualified_tier
 __all__ = [
     "LoyaltyStatus", "Redemption", "award_birthday", "balance", "birthday_members", "create_offer", "enrol",
     "evaluate_tier", "expire_lapsed", "grant_goodwill", "ledger", "list_offers", "lock_member", "member_tier",
-    "qualified_tier", "record_completed_stay", "redeem", "referral_code", "status", "tier_discount_bp",
+    "qualified_tier", "record_completed_stay", "redeem", "referral_code", "staff_view", "status", "tier_discount_bp",
     "update_offer", "visible_offers",
 ]

@@ -16,6 +16,7 @@ from app.guests.models import Guest, GuestHotelLink
 from app.loyalty.models import EntryKind, LoyaltyMember, PointsEntry, QualifyingStay
 from app.loyalty.program import birthday_in, program
 from app.loyalty.services.ledger import award, lock_member
+from app.loyalty.services.members import LoyaltyStatus, status
 from app.loyalty.services.tiers import evaluate_tier
 
 
@@ -80,6 +81,13 @@ def _hotel_seeing_guest(staff: Any, guest_id: int) -> int | None:
     if hotel_id is None:
         raise NotFound("No such guest.")
     return hotel_id
+
+
+def staff_view(*, staff: Any, guest_id: int) -> LoyaltyStatus:
+    """A guest's club status as the front desk sees it before a goodwill gesture (audited as a read)."""
+    hotel_id = _hotel_seeing_guest(staff, guest_id)
+    audit.record(actor=staff, action="loyalty.read", subject_kind="guest", subject_id=guest_id, hotel_id=hotel_id)
+    return status(guest_id=guest_id)
 
 
 def grant_goodwill(*, guest_id: int, points: int, staff: Any, reason: str) -> PointsEntry:
