@@ -93,6 +93,20 @@ class Config:
     # The policy version a consent refers to; raising it asks guests to consent again.
     CONSENT_POLICY_VERSION = _env("CONSENT_POLICY_VERSION", "2026-11")
 
+    # Loyalty club (chain level; rules in docs/loyalty.md, tiers in app/loyalty/program.py).
+    LOYALTY_QUALIFICATION = _env("LOYALTY_QUALIFICATION", "rolling_12_months")  # or calendar_year
+    LOYALTY_GRACE_DAYS = _env_int("LOYALTY_GRACE_DAYS", 90)
+    LOYALTY_POINTS_EXPIRY_MONTHS = _env_int("LOYALTY_POINTS_EXPIRY_MONTHS", 24)
+    LOYALTY_EXPIRING_SOON_DAYS = _env_int("LOYALTY_EXPIRING_SOON_DAYS", 90)
+    # Minor units of eligible spend that earn one base point, per currency ("RUB:10000" = 1 point per 100 RUB).
+    LOYALTY_EARN_RATES = _env_list("LOYALTY_EARN_RATES", "RUB:10000,EUR:100,USD:100")
+    LOYALTY_REFERRER_POINTS = _env_int("LOYALTY_REFERRER_POINTS", 2000)
+    LOYALTY_REFEREE_POINTS = _env_int("LOYALTY_REFEREE_POINTS", 1000)
+    LOYALTY_BIRTHDAY_POINTS = _env_int("LOYALTY_BIRTHDAY_POINTS", 500)
+    LOYALTY_GOODWILL_MAX_POINTS = _env_int("LOYALTY_GOODWILL_MAX_POINTS", 5000)
+    # The chain's own time zone: birthdays of guests who gave none are celebrated here.
+    CHAIN_TIME_ZONE = _env("CHAIN_TIME_ZONE", "Europe/Moscow")
+
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"
     LOG_JSON = _env_bool("LOG_JSON", True)

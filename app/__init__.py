@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.hotels.routes import blp as hotels_blp
     from app.identity import routes as identity_routes
     from app.identity import tokens
+    from app.loyalty import routes as loyalty_routes
     from app.staff import routes as staff_routes
     from app.staff.models import StaffMember
 
@@ -108,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(bookings_routes.blp, url_prefix=API_PREFIX)
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
     api.register_blueprint(bookings_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
+    api.register_blueprint(loyalty_routes.blp, url_prefix=f"{API_PREFIX}/loyalty")
+    api.register_blueprint(loyalty_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/loyalty")
 
 
 def register_event_subscribers(app: Flask) -> None:

@@ -117,3 +117,27 @@ def make_stay(guest: Guest, room: Room, *, status: str = "in_house", check_in: d
         db.session.add(Folio(booking_id=booking.id, currency=booking.currency))
         db.session.merge(GuestHotelLink(guest_id=guest.id, hotel_id=room.hotel_id, reason="booking"))
     return booking
+
+
+# -- loyalty -------------------------------------------------------------------------------------------------------
+
+def make_member(guest: Guest, *, tier: str | None = None, referral_code: str | None = None) -> Any:
+    """Enrol `guest` in the loyalty club (through the service), optionally placing them straight in `tier`."""
+    from app.loyalty import services as loyalty
+    from app.loyalty.models import LoyaltyMember
+
+    with unit_of_work():
+        loyalty.enrol(guest_id=guest.id, referral_code=referral_code)
+        member = db.session.get(LoyaltyMember, guest.id)
+        if tier:
+            member.tier = tier
+    return member
+
+
+def give_points(guest: Guest, points: int, *, key: str | None = None) -> Any:
+    """Award `points` to a member now (a goodwill-like award without staff), expiring after the program's period."""
+    from app.loyalty.models import EntryKind
+    from app.loyalty.services.ledger import award
+
+    with unit_of_work():
+        return award(guest_id=guest.id, kind=EntryKind.GOODWILL, points=points, dedupe_key=key)

@@ -1,0 +1,1 @@
+"""The loyalty club (chain level): membership, tiers, the points ledger, referrals, birthdays, offers."""
