@@ -14,7 +14,7 @@ from app.core import clock
 from app.core.db import unit_of_work
 from app.core.events import events_after
 from app.extensions import db
-from tests.factories import headers_for, make_guest
+from tests.factories import give_points, headers_for, make_guest
 
 JANUARY = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 
@@ -152,28 +152,59 @@ def journey(client, guest, hotel, *, check_in: str, check_out: str, advance, min
     done = client.post(url, json={"confirmed_balance": folio["balance"]}, headers=headers)
     assert done.status_code == 200, done.json
     assert done.json["stay"]["status"] == "checked_out" and done.json["balance"] == folio["balance"]
-    return {"stay": stay, "checkout": done.json}
+    return {"stay": stay, "checkout": done.json, "quote": quoted}
 
 
-def test_a_guest_stays_in_two_hotels_and_the_second_room_is_prepared_from_the_first(client, chain,
-                                                                                      time_machine) -> None:
+def test_a_member_stays_in_two_hotels_earns_points_changes_tier_and_keeps_preferences(client, chain,
+                                                                                         time_machine) -> None:
     guest = make_guest()
     headers = headers_for(guest)
+    assert client.post("/api/v1/loyalty/enrol", json={}, headers=headers).status_code == 201
     assert client.put("/api/v1/me/preferences", headers=headers, json={
         "floor": "high", "quiet_room": True, "room_temperature_c": 21.5, "pillow": "hypoallergenic"}).status_code == 200
     first = journey(client, guest, chain["resort"], check_in="2027-01-20", check_out="2027-01-22",
                     advance=time_machine, minibar=35000)
-    second = journey(client, guest, chain["ski"], check_in="2027-02-05", check_out="2027-02-08",
+    [member_discount] = [d for d in first["quote"]["nights"][0]["discounts"] if d["code"] == "tier"]
+    assert member_discount["basis_points"] == 300  # the club's entry tier
+    assert client.get("/api/v1/loyalty", headers=headers_for(guest)).json["tier"]["code"] == "member"
+    second = journey(client, guest, chain["ski"], check_in="2027-02-05", check_out="2027-02-13",
                      advance=time_machine, minibar=12000)
+
+    # Points: one per 100 roubles of eligible spend (room nights and services, not tax), posted at each checkout.
+    for trip in (first, second):
+        eligible = trip["checkout"]["balance"] - sum(n["tax"] for n in trip["quote"]["nights"])
+        assert trip["checkout"]["points_earned"] == eligible // 10000
+    headers = headers_for(guest)  # weeks have passed: a new session
+    status = client.get("/api/v1/loyalty", headers=headers).json
+    assert status["tier"]["code"] == "silver"  # 2 + 8 = 10 qualifying nights
+    assert status["balance"] == first["checkout"]["points_earned"] + second["checkout"]["points_earned"]
+    assert [e.payload["to"] for e in events_after(0, types=["loyalty.tier_changed"])][-1] == "silver"
+
+    # The same preferences prepared both rooms, in two hotels, without being asked again.
     top_floor = {chain["resort"].rooms[-1].number, chain["ski"].rooms[-1].number}
     assert {first["stay"]["room_number"], second["stay"]["room_number"]} == top_floor
     prepared = [e.payload for e in events_after(0, types=["booking.checked_in"])]
     assert [p["preferences"]["room_temperature_c"] for p in prepared] == ["21.5", "21.5"]
     assert all(p["preferences"]["pillow"] == "hypoallergenic" for p in prepared)
-    assert [e.type for e in events_after(0, types=["booking.checked_out"])] == ["booking.checked_out"] * 2
     stays = client.get("/api/v1/bookings", headers=headers).json["items"]
     assert [s["status"] for s in stays] == ["checked_out", "checked_out"]
     assert client.get("/api/v1/stays/current", headers=headers).status_code == 404
+
+
+def test_points_pay_part_of_the_folio(client, chain, time_machine) -> None:
+    guest = make_guest()
+    headers = headers_for(guest)
+    client.post("/api/v1/loyalty/enrol", json={}, headers=headers)
+    give_points(guest, 800)
+    booking = book(client, guest, chain["resort"]).json
+    paid = client.post("/api/v1/loyalty/redemptions", json={"points": 500, "booking_id": booking["id"]},
+                       headers=headers | {"Idempotency-Key": "pay-1"})
+    assert paid.status_code == 201, paid.json
+    folio = client.get(f"/api/v1/stays/{booking['id']}/folio", headers=headers).json
+    assert [(c["kind"], c["amount"]) for c in folio["charges"]] == [("points", -50000)]
+    too_many = client.post("/api/v1/loyalty/redemptions", json={"points": 500, "booking_id": booking["id"]},
+                           headers=headers)
+    assert too_many.status_code == 409 and too_many.json["code"] == "insufficient_points"
 
 
 def test_after_checkout_the_survey_is_answered_once(client, chain, time_machine) -> None:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from app.bookings import loyalty_port
 from app.bookings.models import Booking, BookingStatus, ChargeKind, PromoCode
 from app.bookings.services import inventory, pricing
 from app.bookings.services.folio import open_folio, post_charge
@@ -20,6 +19,7 @@ from app.core.pagination import Page, paginate
 from app.extensions import db
 from app.guests.models import GuestHotelLink
 from app.hotels.models import Hotel
+from app.loyalty import services as loyalty
 
 MAX_NIGHTS = 30
 MAX_DAYS_AHEAD = 550
@@ -35,7 +35,8 @@ def make_quote(*, guest_id: int | None, stay: pricing.StayRequest) -> pricing.Qu
     hotel = db.session.get(Hotel, stay.hotel_id)
     if hotel is not None:
         _check_dates(stay, hotel)
-    tier, tier_bp = loyalty_port.member_pricing(guest_id)
+    tier = loyalty.member_tier(guest_id=guest_id) if guest_id is not None else None
+    tier_bp = loyalty.tier_discount_bp(guest_id=guest_id) if tier is not None else 0
     return pricing.quote(stay, tier=tier, tier_bp=tier_bp, member=tier is not None)
 
 

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.bookings import loyalty_port
 from app.bookings.models import Booking, BookingStatus, ChargeKind, RoomState
 from app.bookings.services.booking import hotel_today
 from app.bookings.services.folio import open_folio, post_charge
@@ -20,6 +19,7 @@ from app.core.errors import Conflict
 from app.extensions import db
 from app.guests.models import Guest, GuestPreferences
 from app.hotels.models import Hotel, Room
+from app.loyalty import services as loyalty
 
 # Spend that earns loyalty points: the stay and services, not taxes, fees or points themselves.
 ELIGIBLE_KINDS = {ChargeKind.ROOM_NIGHT, ChargeKind.ROOM_SERVICE, ChargeKind.LAUNDRY, ChargeKind.MINIBAR,
@@ -114,7 +114,7 @@ def express_checkout(*, guest_id: int, booking_id: int, confirmed_balance: int) 
     booking.checked_out_at = clock.now()
     booking.room_state = RoomState.NONE.value
     eligible = sum(c.amount for c in folio.charges if c.kind in ELIGIBLE_KINDS)
-    points = loyalty_port.record_completed_stay(
+    points = loyalty.record_completed_stay(
         guest_id=guest_id, booking_id=booking.id, hotel_id=booking.hotel_id, nights=booking.nights,
         eligible_spend=eligible, currency=booking.currency, completed_at=booking.checked_out_at)
     events.record("booking.checked_out", hotel_id=booking.hotel_id, guest_id=guest_id, subject_id=booking.id,
