@@ -51,12 +51,22 @@ def subscribe(app: Flask, event_type: str, handler: Handler) -> None:
     app.extensions[_EXTENSION].setdefault(event_type, []).append(handler)
 
 
-def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None = None,
-           subject_id: int | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
-    """Append an event in the current unit of work and run its subscribers; returns it with its id."""
+def take_event_lock() -> None:
+    """Take the event writers' lock now (PostgreSQL; held to the end of the transaction, re-entrant).
+
+    A use case that will lock its own rows and later record an event calls this first, so that every writer takes
+    the two locks in one order and none deadlocks (see app/loyalty/services/ledger.py).
+    """
     session = db.session()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+
+
+def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None = None,
+           subject_id: int | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
+    """Append an event in the current unit of work and run its subscribers; returns it with its id."""
+    take_event_lock()
+    session = db.session()
     event = DomainEvent(type=event_type, hotel_id=hotel_id, guest_id=guest_id, subject_id=subject_id,
                         payload=payload or {})
     session.add(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from app.core import clock, events
 from app.core.errors import Conflict, Forbidden, Unprocessable
@@ -21,13 +21,10 @@ from app.loyalty.program import program
 # events.record() takes this transaction-scoped advisory lock on PostgreSQL. Loyalty takes it BEFORE the member's
 # row lock, so that every writer acquires the two in one order whether or not it recorded an event first (a
 # checkout that recorded booking.checked_out and then earns points must not deadlock with a redemption).
-_EVENTS_LOCK_KEY = events._ADVISORY_LOCK_KEY
 
 
 def _serialise_with_event_writers() -> None:
-    session = db.session()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENTS_LOCK_KEY})
+    events.take_event_lock()
 
 
 def lock_member(guest_id: int) -> LoyaltyMember | None:
