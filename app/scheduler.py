@@ -48,6 +48,7 @@ class JobSpec:
 # Each domain adds its jobs here, one line each.
 JOBS: list[JobSpec] = [
     JobSpec("purge_idempotency_keys", "app.core.idempotency:purge_expired_keys", "interval", {"hours": 1}),
+    JobSpec("send_partner_webhooks", "app.partners.jobs:send_partner_webhooks", "interval", {"seconds": 10}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

@@ -47,4 +47,5 @@ def test_production_starts_with_real_settings(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "JWT_SECRET_KEY", "j" * 40)
     monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
     monkeypatch.setattr(ProductionConfig, "LOGIN_CODE_SENDER", "sms_gateway:Sender")
+    monkeypatch.setattr(ProductionConfig, "VOUCHER_SIGNING_KEY", "v" * 40)
     ProductionConfig.validate()
