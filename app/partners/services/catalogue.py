@@ -251,7 +251,7 @@ def get_experience(*, offering_id: int) -> Offering:
     return public_offering(offering_id)
 
 
-def list_open_slots(*, offering_id: int, starts_from: datetime | None, cursor: str | None, limit: int) -> Page:
+def list_open_slots(*, offering_id: int, starts_from: datetime | None = None, cursor: str | None, limit: int) -> Page:
     """Future open slots of an experience (full ones included, with 0 places left)."""
     offering = public_offering(offering_id)
     after = max(starts_from or clock.now(), clock.now())
