@@ -224,7 +224,7 @@ class DeclineBooking(MethodView):
             return services.decline(partner=g.partner, booking_id=booking_id, **data)
 
 
-@partner_blp.route("/vouchers/<string(maxlength=60):code>")
+@partner_blp.route("/vouchers/<code>")
 class VoucherByCode(MethodView):
     @partner_required
     @partner_blp.response(200, VoucherSchema)
@@ -233,7 +233,7 @@ class VoucherByCode(MethodView):
         return services.verify_voucher(partner=g.partner, code=code)
 
 
-@partner_blp.route("/vouchers/<string(maxlength=60):code>/redeem")
+@partner_blp.route("/vouchers/<code>/redeem")
 class RedeemVoucher(MethodView):
     @partner_required
     @idempotent
