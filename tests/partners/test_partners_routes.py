@@ -135,6 +135,7 @@ def test_booking_to_the_room_posts_one_charge_and_a_replay_creates_nothing(clien
     assert booking["status"] == "pending" and booking["total_amount"] == 500000 and booking["stay_id"] == \
         world["stay"].id
     assert booking["voucher_code"].startswith(f"EXP-{booking['id']}-")
+    assert booking["title"] == world["offering"].title["en"] and booking["party_size"] == 2
 
     charges = folio(client, world)["charges"]
     assert [(c["kind"], c["amount"]) for c in charges] == [("excursion", 500000)]
