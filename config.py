@@ -106,6 +106,13 @@ class Config:
     LOYALTY_GOODWILL_MAX_POINTS = _env_int("LOYALTY_GOODWILL_MAX_POINTS", 5000)
     # The chain's own time zone: birthdays of guests who gave none are celebrated here.
     CHAIN_TIME_ZONE = _env("CHAIN_TIME_ZONE", "Europe/Moscow")
+    # Partner experiences: the HMAC key that signs vouchers (a forged code fails verification), and outbound
+    # webhooks (seconds to wait for a partner's receiver; delays between attempts, after which a delivery fails).
+    VOUCHER_SIGNING_KEY = _env("VOUCHER_SIGNING_KEY", DEV_SECRET)
+    PARTNER_WEBHOOK_REQUIRE_HTTPS = _env_bool("PARTNER_WEBHOOK_REQUIRE_HTTPS", False)
+    PARTNER_WEBHOOK_TIMEOUT_SECONDS = _env_int("PARTNER_WEBHOOK_TIMEOUT_SECONDS", 10)
+    PARTNER_WEBHOOK_RETRY_SECONDS = [int(s) for s in _env_list(
+        "PARTNER_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
 
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"
@@ -140,6 +147,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    PARTNER_WEBHOOK_REQUIRE_HTTPS = _env_bool("PARTNER_WEBHOOK_REQUIRE_HTTPS", True)
 
     @classmethod
     def validate(cls) -> None:
@@ -150,6 +158,8 @@ class ProductionConfig(Config):
             problems.append("JWT_SECRET_KEY must be set to a random value of at least 32 characters")
         if "DATABASE_URL" not in os.environ:
             problems.append("DATABASE_URL must be set (PostgreSQL)")
+        if cls.VOUCHER_SIGNING_KEY == DEV_SECRET or len(cls.VOUCHER_SIGNING_KEY) < 32:
+            problems.append("VOUCHER_SIGNING_KEY must be set to a random value of at least 32 characters")
         if DEV_ENCRYPTION_KEY in cls.DATA_ENCRYPTION_KEYS:
             problems.append("DATA_ENCRYPTION_KEYS must not contain the development key")
         if cls.ARGON2_MEMORY_COST_KIB < 19 * 1024:

@@ -111,6 +111,16 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(bookings_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(loyalty_routes.blp, url_prefix=f"{API_PREFIX}/loyalty")
     api.register_blueprint(loyalty_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/loyalty")
+    _register_partners(api)
+
+
+def _register_partners(api: Any) -> None:
+    from app.partners import admin_routes as partners_admin_routes
+    from app.partners import routes as partners_routes
+
+    api.register_blueprint(partners_routes.blp, url_prefix=API_PREFIX)
+    api.register_blueprint(partners_routes.partner_blp, url_prefix=f"{API_PREFIX}/partner")
+    api.register_blueprint(partners_admin_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
 
 
 def register_event_subscribers(app: Flask) -> None:

@@ -51,6 +51,7 @@ JOBS: list[JobSpec] = [
     JobSpec("loyalty_expire_points", "app.loyalty.jobs:expire_points", "cron", {"hour": 1, "minute": 10}),
     JobSpec("loyalty_birthday_bonuses", "app.loyalty.jobs:award_birthday_bonuses", "cron", {"minute": 5}),
     JobSpec("loyalty_reevaluate_tiers", "app.loyalty.jobs:reevaluate_tiers", "cron", {"hour": 1, "minute": 40}),
+    JobSpec("send_partner_webhooks", "app.partners.jobs:send_partner_webhooks", "interval", {"seconds": 10}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

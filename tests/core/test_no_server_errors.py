@@ -12,6 +12,7 @@ import pytest
 
 from app.core.auth import Role
 from tests.factories import make_guest, make_hotel, make_staff
+from tests.partners.factories import make_partner, partner_headers
 
 BODIES = [
     ("malformed", "{not json"),
@@ -41,6 +42,7 @@ def callers(auth_headers):
         "guest": auth_headers(make_guest(hotels=[hotel])),
         "front_desk": auth_headers(make_staff(Role.FRONT_DESK, hotels=[hotel])),
         "chain_admin": auth_headers(make_staff(Role.CHAIN_ADMIN)),
+        "partner": partner_headers(make_partner(hotels=[hotel])),
     }
 
 

@@ -1,0 +1,1 @@
+"""Partner excursions and experiences: partners, offerings, slots, bookings, vouchers, webhooks, statements."""
