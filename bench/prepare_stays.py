@@ -39,8 +39,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from marshmallow import Schema
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from app import create_app
 from app.bookings.models import PricingPolicy, RatePlan, RoomTypeNight
@@ -200,9 +202,9 @@ def build_chain(rng: random.Random, first_night: date) -> None:
             for i in range(ROOMS_PER_TYPE):
                 index = t * ROOMS_PER_TYPE + i
                 floor = index // 20 + 1
-                room_rows.append({"hotel_id": hotel_id, "room_type_id": type_id, "number": f"{floor}{index % 20 + 1:02d}",
-                                  "floor": floor, "features": ["quiet"] if floor >= 8 else [], "is_active": True,
-                                  **stamps})
+                room_rows.append({"hotel_id": hotel_id, "room_type_id": type_id,
+                                  "number": f"{floor}{index % 20 + 1:02d}", "floor": floor,
+                                  "features": ["quiet"] if floor >= 8 else [], "is_active": True, **stamps})
             plan_rows.append({"hotel_id": hotel_id, "room_type_id": type_id, "code": "flex",
                               "name": {"en": "Flexible rate", "ru": "Гибкий тариф"},
                               "base_price": city["base"] * price_bp // 10000, "season_adjustments_bp": city["adjust"],
@@ -415,8 +417,9 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def _profile_requests(name: str, send: Any, count: int, out_dir: Path) -> dict[str, Any]:
-    """Time `count` calls of send() plainly, then `count` more under cProfile; write the profile's top lines."""
+def _profile_requests(name: str, send: Any, count: int, out_dir: Path, parts: list[tuple[str, Any, str]]
+                      ) -> dict[str, Any]:
+    """`count` calls of send() three times: plainly timed, with a timer around each of `parts`, under cProfile."""
     for _ in range(10):
         send()
     timings = []
@@ -424,55 +427,95 @@ def _profile_requests(name: str, send: Any, count: int, out_dir: Path) -> dict[s
         started = time.perf_counter()
         send()
         timings.append((time.perf_counter() - started) * 1000)
+    where = _timed_parts(send, count, parts)
     profiler = cProfile.Profile()
     profiler.enable()
     for _ in range(count):
         send()
     profiler.disable()
-    stats = pstats.Stats(profiler)
     text = io.StringIO()
-    for key, limit in (("cumulative", 45), ("tottime", 30)):
+    for key, limit in (("cumulative", 50), ("tottime", 35)):
         pstats.Stats(profiler, stream=text).sort_stats(key).print_stats(limit)
     (out_dir / f"profile.{name}.txt").write_text(text.getvalue())
-    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
     return {"requests": count, "mean_ms": round(statistics.mean(timings), 2),
             "p50_ms": round(_percentile(timings, 50), 2), "p99_ms": round(_percentile(timings, 99), 2),
-            "profiled_s": round(total, 3), "where": _where(stats, count)}
+            "where": where}
 
 
-# Functions whose cumulative time tells the story: (label, file suffix, function name).
-BREAKDOWN = [
-    ("whole request (Flask)", "flask/app.py", "full_dispatch_request"),
-    ("auth: token + session + guest", "app/core/auth.py", "_current_principal"),
-    ("idempotency: claim", "app/core/idempotency.py", "_claim"),
-    ("search service (inventory.search)", "app/bookings/services/inventory.py", "search"),
-    ("  hotels + seasons", "app/bookings/services/inventory.py", "_hotels"),
-    ("  free rooms (2 queries)", "app/bookings/services/inventory.py", "_free_rooms"),
-    ("  cheapest rate plans", "app/bookings/services/inventory.py", "_cheapest_plans"),
-    ("  pricing policies", "app/bookings/services/pricing.py", "policies_for"),
-    ("  price_nights (pure Python)", "app/bookings/services/pricing.py", "price_nights"),
-    ("booking service (create_booking)", "app/bookings/services/booking.py", "create_booking"),
-    ("  quote", "app/bookings/services/booking.py", "make_quote"),
-    ("  hold nights", "app/bookings/services/inventory.py", "hold_nights"),
-    ("  terms (policy again)", "app/bookings/services/booking.py", "_terms"),
-    ("  event record", "app/core/events.py", "record"),
-    ("response marshalling (marshmallow dump)", "marshmallow/schema.py", "dump"),
-    ("SQL execute (all)", "sqlalchemy/orm/session.py", "execute"),
-    ("ORM flush", "sqlalchemy/orm/session.py", "flush"),
-    ("commit", "sqlalchemy/orm/session.py", "commit"),
-    ("sqlite3 cursor execute", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
-    ("sqlite3 commit", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
-]
+def _timed_parts(send: Any, count: int, parts: list[tuple[str, Any, str]]) -> list[dict[str, Any]]:
+    """Mean ms per request spent inside each part (outermost calls only), every part wrapped by a timer: far less
+    distortion than cProfile, which inflates Python-heavy code (ORM loading, marshmallow) the most."""
+    spent = {label: 0.0 for label, _, _ in parts}
+    calls = dict.fromkeys(spent, 0)
+    originals = [(owner, attribute, getattr(owner, attribute)) for _, owner, attribute in parts]
 
+    def timer(label: str, function: Any) -> Any:
+        depth = [0]
 
-def _where(stats: pstats.Stats, count: int) -> list[dict[str, Any]]:
-    rows = []
-    for label, suffix, name in BREAKDOWN:
-        cumulative = sum(row[3] for (file, _, function), row in stats.stats.items()  # type: ignore[attr-defined]
-                         if function == name and file.endswith(suffix))
-        if cumulative:
-            rows.append({"what": label, "ms_per_request": round(cumulative / count * 1000, 2)})
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:  # a nested call (marshmallow's Nested fields dump again) is already being timed
+                return function(*args, **kwargs)
+            depth[0] += 1
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - started
+                calls[label] += 1
+                depth[0] -= 1
+
+        return timed
+
+    for label, owner, attribute in parts:
+        setattr(owner, attribute, timer(label, getattr(owner, attribute)))
+    total = 0.0
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            send()
+            total += time.perf_counter() - started
+    finally:
+        for owner, attribute, original in originals:
+            setattr(owner, attribute, original)
+    rows = [{"what": "whole request (test client, timers on)", "ms_per_request": round(total / count * 1000, 2),
+             "calls_per_request": 1.0}]
+    rows += [{"what": label, "ms_per_request": round(spent[label] / count * 1000, 2),
+              "calls_per_request": round(calls[label] / count, 1)} for label, _, _ in parts]
     return rows
+
+
+def _search_parts() -> list[tuple[str, Any, str]]:
+    from app.bookings import services
+    from app.bookings.services import inventory
+
+    return [
+        ("inventory.search (the service)", services, "search_availability"),
+        ("_hotels: hotels + seasons (ORM)", inventory, "_hotels"),
+        ("_free_rooms: capacity + busiest night (2 SQL)", inventory, "_free_rooms"),
+        ("_cheapest_plans: rate plans (ORM)", inventory, "_cheapest_plans"),
+        ("policies_for: pricing policies (ORM)", inventory, "policies_for"),
+        ("price_nights (pure Python, per room type)", inventory, "price_nights"),
+        ("marshmallow Schema.dump (the response)", Schema, "dump"),
+    ]
+
+
+def _booking_parts() -> list[tuple[str, Any, str]]:
+    from app.bookings import services
+    from app.bookings.services import booking, inventory
+    from app.core import auth, events, idempotency
+
+    return [
+        ("auth: token + session + guest", auth, "_current_principal"),
+        ("idempotency: claim (its own transaction)", idempotency, "_claim"),
+        ("create_booking (the service)", services, "create_booking"),
+        ("make_quote: hotel, room type, plan, policy, seasons", booking, "make_quote"),
+        ("hold_nights: capacity, ensure rows, UPDATE", inventory, "hold_nights"),
+        ("_terms: the policy again, cancellation terms", booking, "_terms"),
+        ("_new_reference", booking, "_new_reference"),
+        ("events.record (outbox row + subscribers)", events, "record"),
+        ("Session.commit (every transaction)", Session, "commit"),
+        ("marshmallow Schema.dump (the response)", Schema, "dump"),
+    ]
 
 
 def profile(database_url: str, out_dir: Path, count: int) -> None:
@@ -492,8 +535,8 @@ def profile(database_url: str, out_dir: Path, count: int) -> None:
             "Idempotency-Key": f"profile-{time.time_ns()}-{next(serial)}"})
         assert response.status_code in (201, 409), (response.status_code, response.data[:300])
 
-    results = {"search_chain": _profile_requests("search_chain", search, count, out_dir),
-               "book": _profile_requests("book", book, count, out_dir)}
+    results = {"search_chain": _profile_requests("search_chain", search, count, out_dir, _search_parts()),
+               "book": _profile_requests("book", book, count, out_dir, _booking_parts())}
     with app.app_context():
         db.engine.dispose()
     (out_dir / "profile.json").write_text(json.dumps(results, indent=2) + "\n")
