@@ -106,10 +106,15 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+    from app.push import routes as push_routes
+
+    api.register_blueprint(push_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(push_routes.marketing_blp, url_prefix=f"{API_PREFIX}/marketing")
 
 
 def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
+    # push reads events by tailing them with a stored cursor (app/push/services/inbox.py), not by subscribing.
 
 
 def register_commands(app: Flask) -> None:
