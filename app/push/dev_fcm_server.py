@@ -93,10 +93,10 @@ class FcmState:
         message = body.get("message") if isinstance(body, dict) else None
         with self._lock:
             self.requests += 1
-            if not isinstance(message, dict) or not any(k in message for k in ("token", "topic", "condition")):
+            if not isinstance(message, dict) or not any(k in message for k in ("token", "fid", "topic", "condition")):
                 status, answer = _ANSWERS["bad_payload"]
                 return status, answer, {}
-            token = message.get("token") or ""
+            token = message.get("token") or message.get("fid") or ""
             rule = self._take_rule(token)
             if rule is not None:
                 status, answer = _ANSWERS[rule.kind]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,7 +92,11 @@ class FcmSender:
         """Send every message (in send_each calls of at most 500); one result per message, in order."""
         results: list[PushResult] = []
         for start in range(0, len(messages), MAX_BATCH):
-            batch = [_to_fcm(message) for message in messages[start:start + MAX_BATCH]]
+            with warnings.catch_warnings():
+                # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
+                # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
+                warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+                batch = [_to_fcm(message) for message in messages[start:start + MAX_BATCH]]
             response = messaging.send_each(batch, app=self._app)
             results.extend(_result(item) for item in response.responses)
         return results

@@ -114,6 +114,9 @@ class Notification(IdMixin, db.Model):
     deep_link: Mapped[str | None] = mapped_column(String(500))
     push_state: Mapped[str] = mapped_column(String(10))  # PushState
     push_after: Mapped[datetime] = mapped_column(UTCDateTime())  # quiet hours move it to the morning
+    # Bookings the guest makes from push_after until then count for the campaign (stored: date arithmetic in SQL
+    # differs between SQLite and PostgreSQL).
+    attribution_ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: clock.now())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select, update
@@ -25,7 +25,6 @@ from app.push.models import (
 )
 from app.push.services.segments import get_segment
 
-ATTRIBUTION_WINDOW = timedelta(days=7)
 CANCELLABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.SENDING)
 
 
@@ -111,7 +110,7 @@ def campaign_stats(*, staff: Any, campaign_id: int) -> dict[str, Any]:
     bookings = db.session.scalar(
         select(func.count(func.distinct(Booking.id))).select_from(Notification).join(Booking, and_(
             Booking.guest_id == Notification.guest_id, Booking.created_at >= Notification.push_after,
-            Booking.created_at < Notification.push_after + ATTRIBUTION_WINDOW))
+            Booking.created_at < Notification.attribution_ends_at))
         .where(Notification.campaign_id == campaign.id)) if notes else 0
     return {
         "campaign_id": campaign.id, "status": campaign.status, "runs": campaign.run_number,

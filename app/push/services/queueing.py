@@ -21,6 +21,8 @@ from app.extensions import db
 from app.guests.models import Guest
 from app.push.models import Category, Delivery, Device, Notification, PushState
 
+ATTRIBUTION_DAYS = 7  # a booking within this many days of a push counts for its campaign
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -51,7 +53,7 @@ def queue(drafts: Iterable[Draft], *, marketing: bool) -> list[Notification]:
     guest_ids = list({draft.guest_id for draft in drafts})
     devices = _live_devices(guest_ids, now)
     push_after, capped = ({}, set()) if not marketing else (_quiet_hours_end(guest_ids, now), _capped(guest_ids, now))
-    made = []
+    made, window = [], timedelta(days=ATTRIBUTION_DAYS)
     for draft in drafts:
         state = PushState.QUEUED
         if draft.guest_id in capped:
@@ -62,7 +64,7 @@ def queue(drafts: Iterable[Draft], *, marketing: bool) -> list[Notification]:
             guest_id=draft.guest_id, category=draft.category, dedupe_key=draft.dedupe_key,
             campaign_id=draft.campaign_id, event_id=draft.event_id, title=draft.title, body=draft.body,
             deep_link=draft.deep_link, push_state=state.value, push_after=push_after.get(draft.guest_id, now),
-            created_at=now))
+            attribution_ends_at=push_after.get(draft.guest_id, now) + window, created_at=now))
     db.session.add_all(made)
     db.session.flush()
     db.session.add_all([

@@ -111,11 +111,11 @@ def filters_condition(filters: dict[str, Any], *, today: date | None = None) -> 
 
 
 def marketing_consent() -> ColumnElement[bool]:
-    """The guest's latest marketing_push consent record grants it."""
-    latest = (select(func.max(ConsentRecord.id)).where(
+    """The guest's latest marketing_push consent record grants it (one backward index seek per guest)."""
+    latest = (select(ConsentRecord.granted).where(
         ConsentRecord.guest_id == Guest.id, ConsentRecord.purpose == ConsentPurpose.MARKETING_PUSH.value)
-        .scalar_subquery())
-    return exists().where(ConsentRecord.id == latest, ConsentRecord.granted.is_(True))
+        .order_by(ConsentRecord.id.desc()).limit(1).correlate(Guest).scalar_subquery())
+    return latest.is_(True)
 
 
 def _stays(*conditions: Any) -> ColumnElement[bool]:
