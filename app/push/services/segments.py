@@ -144,7 +144,7 @@ def _months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
-def birthdaymonth_days(first: date, days: int) -> list[int]:
+def birthday_month_days(first: date, days: int) -> list[int]:
     """month*100+day of every day from `first` on for `days` days; 29 Feb birthdays count on 28 Feb otherwise."""
     found = set()
     for offset in range(days + 1):
@@ -180,7 +180,7 @@ _FILTERS: dict[str, Callable[[Any, date], ColumnElement[bool]]] = {
     "languages": lambda values, _today: Guest.language.in_(values),
     "countries": lambda values, _today: Guest.country.in_(values),
     "cities": lambda values, _today: Guest.city.in_(values),
-    "birthday_within_days": lambda days, today: month_day(Guest.birth_date).in_(birthdaymonth_days(today, days)),
+    "birthday_within_days": lambda days, today: month_day(Guest.birth_date).in_(birthday_month_days(today, days)),
     "preference_tags": lambda tags, _today: exists().where(
         GuestPreferences.guest_id == Guest.id, or_(*[_tag(tag) for tag in tags])),
     "has_live_token": lambda wanted, today: _bool(exists().where(
