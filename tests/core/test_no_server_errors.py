@@ -41,6 +41,7 @@ def callers(auth_headers):
         "guest": auth_headers(make_guest(hotels=[hotel])),
         "front_desk": auth_headers(make_staff(Role.FRONT_DESK, hotels=[hotel])),
         "chain_admin": auth_headers(make_staff(Role.CHAIN_ADMIN)),
+        "marketer": auth_headers(make_staff(Role.MARKETER, hotels=[hotel])),
     }
 
 
