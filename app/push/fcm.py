@@ -81,7 +81,8 @@ class FcmSender:
     """Sends through the real firebase-admin library, to FCM or to the endpoint given (a local server)."""
 
     def __init__(self, *, project_id: str, endpoint: str | None = None, credentials_file: str | None = None,
-                 timeout: float = 10.0, pool_size: int = 64) -> None:
+                 timeout: float = 10.0, pool_size: int = 64, chunk: int = MAX_BATCH) -> None:
+        self._chunk = max(1, min(chunk, MAX_BATCH))
         credential = credentials.Certificate(credentials_file) if credentials_file else LocalCredential()
         self._app = firebase_admin.initialize_app(
             credential, {"projectId": project_id, "httpTimeout": timeout}, name=f"push-sender-{next(_names)}")
@@ -89,14 +90,14 @@ class FcmSender:
             _point_at(self._app, endpoint.rstrip("/"), project_id, pool_size)
 
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
-        """Send every message (in send_each calls of at most 500); one result per message, in order."""
+        """Send every message (in send_each calls of `chunk` <= 500); one result per message, in order."""
         results: list[PushResult] = []
-        for start in range(0, len(messages), MAX_BATCH):
+        for start in range(0, len(messages), self._chunk):
             with warnings.catch_warnings():
                 # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
                 # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
                 warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
-                batch = [_to_fcm(message) for message in messages[start:start + MAX_BATCH]]
+                batch = [_to_fcm(message) for message in messages[start:start + self._chunk]]
             response = messaging.send_each(batch, app=self._app)
             results.extend(_result(item) for item in response.responses)
         return results
@@ -196,7 +197,8 @@ def build_sender(config: dict[str, Any]) -> FcmSender | LoggingSender:
         return LoggingSender()
     return FcmSender(project_id=config["FCM_PROJECT_ID"], endpoint=config.get("FCM_ENDPOINT") or None,
                      credentials_file=config.get("FCM_CREDENTIALS_FILE") or None,
-                     timeout=config["FCM_TIMEOUT_SECONDS"], pool_size=config["FCM_HTTP_POOL"])
+                     timeout=config["FCM_TIMEOUT_SECONDS"], pool_size=config["FCM_HTTP_POOL"],
+                     chunk=config["FCM_SEND_EACH_SIZE"])
 
 
 def sender() -> FcmSender | LoggingSender:

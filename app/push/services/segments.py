@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, cast, exists, extract, false, func, not_, or_, select, true
+from sqlalchemy.orm import aliased
 
 from app.bookings.models import Booking, BookingStatus
 from app.core import clock
@@ -111,11 +112,14 @@ def filters_condition(filters: dict[str, Any], *, today: date | None = None) -> 
 
 
 def marketing_consent() -> ColumnElement[bool]:
-    """The guest's latest marketing_push consent record grants it (one backward index seek per guest)."""
-    latest = (select(ConsentRecord.granted).where(
-        ConsentRecord.guest_id == Guest.id, ConsentRecord.purpose == ConsentPurpose.MARKETING_PUSH.value)
-        .order_by(ConsentRecord.id.desc()).limit(1).correlate(Guest).scalar_subquery())
-    return latest.is_(True)
+    """The guest's latest marketing_push consent record grants it: a granting record with no later record for the
+    purpose (set-based: PostgreSQL plans it as a semi-join and an anti-join instead of a subquery per guest)."""
+    later = aliased(ConsentRecord)
+    return exists().where(
+        ConsentRecord.guest_id == Guest.id, ConsentRecord.purpose == ConsentPurpose.MARKETING_PUSH.value,
+        ConsentRecord.granted.is_(True),
+        ~exists().where(later.guest_id == ConsentRecord.guest_id, later.purpose == ConsentRecord.purpose,
+                        later.id > ConsentRecord.id))
 
 
 def _stays(*conditions: Any) -> ColumnElement[bool]:
