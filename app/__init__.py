@@ -121,6 +121,7 @@ def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
     from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
+    from app.push.cli import push_cli
     from app.scheduler import scheduler_cli
     from app.staff.cli import staff_cli
 
@@ -129,3 +130,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(push_cli)

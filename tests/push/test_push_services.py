@@ -394,3 +394,14 @@ def test_quiet_hours_window_arithmetic():
                            end=end) == datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
     assert quiet_hours_end(datetime(2026, 12, 1, 2, 0, tzinfo=UTC), zone=moscow, start=start,
                            end=end) == datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
+
+
+def test_flask_push_send_sends_the_due_pushes(app, fcm):
+    guest = make_guest()
+    make_device(guest)
+    with unit_of_work():
+        events.record("booking.created", guest_id=guest.id, subject_id=4)
+        services.queue_event_notifications()
+    result = app.test_cli_runner().invoke(args=["push", "send"])
+    assert result.exit_code == 0 and "sent 1" in result.output
+    assert len(fcm.state.tokens()) == 1
