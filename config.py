@@ -113,6 +113,30 @@ class Config:
     PARTNER_WEBHOOK_TIMEOUT_SECONDS = _env_int("PARTNER_WEBHOOK_TIMEOUT_SECONDS", 10)
     PARTNER_WEBHOOK_RETRY_SECONDS = [int(s) for s in _env_list(
         "PARTNER_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
+    # Push (app/push): "fcm" sends through firebase-admin; FCM_ENDPOINT, when set, points it at a local
+    # FCM-compatible server instead of Google (development, tests). "logging" only logs.
+    PUSH_SENDER = _env("PUSH_SENDER", "fcm")
+    FCM_PROJECT_ID = _env("FCM_PROJECT_ID", "hotel-dev")
+    FCM_ENDPOINT = _env("FCM_ENDPOINT", "")
+    FCM_CREDENTIALS_FILE = _env("FCM_CREDENTIALS_FILE", "")  # service account JSON (production)
+    FCM_TIMEOUT_SECONDS = _env_int("FCM_TIMEOUT_SECONDS", 10)
+    FCM_HTTP_POOL = _env_int("FCM_HTTP_POOL", 64)
+    # Messages per send_each call (<= 500). send_each starts one thread per message: smaller calls spend less
+    # of the process's CPU on threads fighting for the GIL (bench/push-RESULTS.md).
+    FCM_SEND_EACH_SIZE = _env_int("FCM_SEND_EACH_SIZE", 500)
+    PUSH_BATCH_SIZE = _env_int("PUSH_BATCH_SIZE", 500)  # send_each takes at most 500
+    PUSH_MAX_BATCHES_PER_RUN = _env_int("PUSH_MAX_BATCHES_PER_RUN", 200)
+    PUSH_MAX_ATTEMPTS = _env_int("PUSH_MAX_ATTEMPTS", 8)
+    PUSH_RETRY_BASE_SECONDS = _env_int("PUSH_RETRY_BASE_SECONDS", 30)
+    PUSH_CLAIM_TIMEOUT_SECONDS = _env_int("PUSH_CLAIM_TIMEOUT_SECONDS", 300)
+    PUSH_MARKETING_CAP = _env_int("PUSH_MARKETING_CAP", 2)  # marketing pushes per guest...
+    PUSH_MARKETING_CAP_DAYS = _env_int("PUSH_MARKETING_CAP_DAYS", 7)  # ...per this many days
+    PUSH_QUIET_HOURS = _env("PUSH_QUIET_HOURS", "21:00-09:00")  # guest-local; marketing waits until the end
+    PUSH_DEFAULT_TIME_ZONE = _env("PUSH_DEFAULT_TIME_ZONE", "Europe/Moscow")  # for guests without one
+    PUSH_BIRTHDAY_LEAD_DAYS = _env_int("PUSH_BIRTHDAY_LEAD_DAYS", 30)
+    PUSH_LOW_SEASON_WEEKS = _env_int("PUSH_LOW_SEASON_WEEKS", 6)  # default; each hotel may set its own
+    PUSH_TOKEN_STALE_DAYS = _env_int("PUSH_TOKEN_STALE_DAYS", 270)  # FCM drops tokens idle this long
+    PUSH_CHECKOUT_REMINDER_HOUR = _env_int("PUSH_CHECKOUT_REMINDER_HOUR", 8)  # hotel-local, on departure day
 
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"
@@ -130,6 +154,8 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
+    # The Procfile's `fcm:` process, a local FCM-compatible server: development needs no internet.
+    FCM_ENDPOINT = _env("FCM_ENDPOINT", f"http://127.0.0.1:{_env('FCM_DEV_PORT', '9099')}")
     DEBUG = False  # the reloader would start every process twice; use `flask run --debug` by hand if wanted
 
 
@@ -143,6 +169,7 @@ class TestingConfig(Config):
     LOG_JSON = False
     LOG_LEVEL = "WARNING"
     LOGIN_CODE_SENDER = "app.guests.senders:RecordingCodeSender"
+    PUSH_SENDER = "logging"  # push tests switch to "fcm" against a local server (tests/push/conftest.py)
 
 
 class ProductionConfig(Config):
@@ -166,6 +193,8 @@ class ProductionConfig(Config):
             problems.append("ARGON2_MEMORY_COST_KIB below OWASP's 19 MiB")
         if cls.LOGIN_CODE_SENDER.endswith(("LoggingCodeSender", "RecordingCodeSender")):
             problems.append("LOGIN_CODE_SENDER must be a real sender in production")
+        if cls.PUSH_SENDER != "fcm" or cls.FCM_ENDPOINT or not cls.FCM_CREDENTIALS_FILE:
+            problems.append("PUSH_SENDER must be fcm with FCM_CREDENTIALS_FILE and no FCM_ENDPOINT in production")
         if problems:
             raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
 

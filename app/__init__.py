@@ -111,6 +111,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(bookings_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(loyalty_routes.blp, url_prefix=f"{API_PREFIX}/loyalty")
     api.register_blueprint(loyalty_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/loyalty")
+    from app.push import routes as push_routes
+
+    api.register_blueprint(push_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(push_routes.marketing_blp, url_prefix=f"{API_PREFIX}/marketing")
     _register_partners(api)
 
 
@@ -129,12 +133,14 @@ def register_event_subscribers(app: Flask) -> None:
     from app.core.events import subscribe
 
     subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
+    # push reads events by tailing them with a stored cursor (app/push/services/inbox.py), not by subscribing.
 
 
 def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
     from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
+    from app.push.cli import push_cli
     from app.scheduler import scheduler_cli
     from app.staff.cli import staff_cli
 
@@ -143,3 +149,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(push_cli)

@@ -52,6 +52,13 @@ JOBS: list[JobSpec] = [
     JobSpec("loyalty_birthday_bonuses", "app.loyalty.jobs:award_birthday_bonuses", "cron", {"minute": 5}),
     JobSpec("loyalty_reevaluate_tiers", "app.loyalty.jobs:reevaluate_tiers", "cron", {"hour": 1, "minute": 40}),
     JobSpec("send_partner_webhooks", "app.partners.jobs:send_partner_webhooks", "interval", {"seconds": 10}, 60),
+    JobSpec("push_event_notifications", "app.push.jobs:queue_event_notifications", "interval", {"seconds": 10}, 60),
+    JobSpec("push_send_pending", "app.push.jobs:send_pending_pushes", "interval", {"seconds": 30}, 120),
+    JobSpec("push_checkout_reminders", "app.push.jobs:queue_checkout_reminders", "interval", {"minutes": 15}),
+    JobSpec("push_run_campaigns", "app.push.jobs:run_campaigns", "interval", {"minutes": 1}, 300),
+    JobSpec("push_birthday_offers", "app.push.jobs:send_birthday_offers", "interval", {"hours": 1}),
+    JobSpec("push_low_season", "app.push.jobs:propose_low_season_campaigns", "cron", {"hour": 6, "minute": 5}),
+    JobSpec("push_prune_devices", "app.push.jobs:prune_stale_devices", "cron", {"hour": 3, "minute": 20}),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

@@ -141,3 +141,26 @@ def give_points(guest: Guest, points: int, *, key: str | None = None) -> Any:
 
     with unit_of_work():
         return award(guest_id=guest.id, kind=EntryKind.GOODWILL, points=points, dedupe_key=key)
+
+
+# -- push (app/push) -----------------------------------------------------------------------------------------------
+
+def make_device(guest: Guest, *, token: str | None = None, **overrides: Any) -> Any:
+    """A registered device of `guest` (seen now) with a unique FCM-looking token."""
+    from app.push.models import Device
+
+    n = next(_seq)
+    with unit_of_work():
+        device = Device(**{"guest_id": guest.id, "token": token or f"fcm-token-{n:06d}-abcdefghij", "platform": "ios",
+                           "language": guest.language, "last_seen_at": clock.now(), **overrides})
+        db.session.add(device)
+    return device
+
+
+def give_consent(guest: Guest, purpose: str = "marketing_push", granted: bool = True) -> None:
+    """Record a consent decision as the app would (the latest record per purpose counts)."""
+    from app.guests.models import ConsentRecord
+
+    with unit_of_work():
+        db.session.add(ConsentRecord(guest_id=guest.id, purpose=purpose, granted=granted, policy_version="2026-11",
+                                     source="app"))

@@ -43,6 +43,7 @@ def callers(auth_headers):
         "front_desk": auth_headers(make_staff(Role.FRONT_DESK, hotels=[hotel])),
         "chain_admin": auth_headers(make_staff(Role.CHAIN_ADMIN)),
         "partner": partner_headers(make_partner(hotels=[hotel])),
+        "marketer": auth_headers(make_staff(Role.MARKETER, hotels=[hotel])),
     }
 
 

@@ -38,7 +38,8 @@ def test_production_refuses_development_secrets(monkeypatch):
     with pytest.raises(RuntimeError) as refused:
         ProductionConfig.validate()
     message = str(refused.value)
-    for setting in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "DATA_ENCRYPTION_KEYS", "LOGIN_CODE_SENDER"):
+    for setting in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL", "DATA_ENCRYPTION_KEYS", "LOGIN_CODE_SENDER",
+                    "FCM_CREDENTIALS_FILE"):
         assert setting in message
 
 
@@ -51,4 +52,5 @@ def test_production_starts_with_real_settings(monkeypatch):
     monkeypatch.setattr(ProductionConfig, "DATA_ENCRYPTION_KEYS", [Fernet.generate_key().decode()])
     monkeypatch.setattr(ProductionConfig, "LOGIN_CODE_SENDER", "sms_gateway:Sender")
     monkeypatch.setattr(ProductionConfig, "VOUCHER_SIGNING_KEY", "v" * 40)
+    monkeypatch.setattr(ProductionConfig, "FCM_CREDENTIALS_FILE", "/run/secrets/fcm-service-account.json")
     ProductionConfig.validate()

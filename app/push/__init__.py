@@ -1,0 +1,1 @@
+"""Push notifications: devices, inbox, transactional pushes, segments and marketing campaigns."""

@@ -1,0 +1,220 @@
+"""The FCM adapter: the ONLY module that imports firebase_admin. Plain dataclasses in, plain dataclasses out.
+
+Facts it relies on (firebase-admin 7.x):
+- `messaging.send_each` takes at most 500 messages and makes one HTTP request per message on a thread pool
+  (`send_all`/`send_multicast` hit a removed endpoint and are not used).
+- The endpoint is built once per firebase App, in `_MessagingService.__init__`, from the class attribute FCM_URL
+  into the instance attribute `_fcm_url`. There is no public option for it, so development and tests point that
+  instance's `_fcm_url` at a local server (app/push/dev_fcm_server.py); the class attribute is left alone, so
+  nothing else in the process is redirected.
+- With a static-token credential the library never calls Google's token endpoint: no network beyond the endpoint.
+- FCM answers: 404 + FcmError UNREGISTERED (dead token: delete it); 400 INVALID_ARGUMENT + FcmError detail (bad
+  token: delete it) or + BadRequest detail (bad payload: our bug, keep the token); 429 + Retry-After (quota);
+  500/503 (retry later). firebase-admin maps these to exception classes; `_classify` maps them to our words.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import firebase_admin
+import requests
+from firebase_admin import credentials, exceptions, messaging
+from google.auth import credentials as google_credentials
+from urllib3.util import retry
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 500  # send_each refuses more
+_names = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    token: str
+    title: str
+    body: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """`error` is None on success, else one of: unregistered, invalid_token, invalid_payload, quota, unavailable,
+    other. `retry_after` (seconds) comes from a 429's Retry-After header."""
+
+    message_id: str | None = None
+    error: str | None = None
+    detail: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class _StaticTokenCredential(google_credentials.Credentials):
+    """A bearer token that never expires and never refreshes: for the local server, which checks only its shape."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.expiry = None
+
+    def refresh(self, request: Any) -> None:
+        """Nothing to refresh: the token is static."""
+
+
+class LocalCredential(credentials.Base):
+    def __init__(self, token: str = "local-dev-token") -> None:
+        self._credential = _StaticTokenCredential(token)
+
+    def get_credential(self) -> google_credentials.Credentials:
+        return self._credential
+
+
+class FcmSender:
+    """Sends through the real firebase-admin library, to FCM or to the endpoint given (a local server)."""
+
+    def __init__(self, *, project_id: str, endpoint: str | None = None, credentials_file: str | None = None,
+                 timeout: float = 10.0, pool_size: int = 64, chunk: int = MAX_BATCH) -> None:
+        self._chunk = max(1, min(chunk, MAX_BATCH))
+        credential = credentials.Certificate(credentials_file) if credentials_file else LocalCredential()
+        self._app = firebase_admin.initialize_app(
+            credential, {"projectId": project_id, "httpTimeout": timeout}, name=f"push-sender-{next(_names)}")
+        if endpoint:
+            _point_at(self._app, endpoint.rstrip("/"), project_id, pool_size)
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        """Send every message (in send_each calls of `chunk` <= 500); one result per message, in order."""
+        results: list[PushResult] = []
+        for start in range(0, len(messages), self._chunk):
+            with warnings.catch_warnings():
+                # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
+                # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
+                warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+                batch = [_to_fcm(message) for message in messages[start:start + self._chunk]]
+            response = messaging.send_each(batch, app=self._app)
+            results.extend(_result(item) for item in response.responses)
+        return results
+
+    def close(self) -> None:
+        firebase_admin.delete_app(self._app)
+
+
+class LoggingSender:
+    """Development without any server: log each message and call it delivered."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+
+    def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
+        results = []
+        for message in messages:
+            log.info("push to %s...: %s / %s %s", message.token[:12], message.title, message.body, message.data)
+            results.append(PushResult(message_id=f"logged/{next(self._ids)}"))
+        return results
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _point_at(app: firebase_admin.App, endpoint: str, project_id: str, pool_size: int) -> None:
+    service = messaging._get_messaging_service(app)  # private: no public option exists (module doc)
+    service._fcm_url = f"{endpoint}/v1/projects/{project_id}/messages:send"
+    # One connection per send_each worker thread, kept alive; retries on 5xx are ours (durable, with back-off),
+    # so the adapter only retries a dropped connection once.
+    adapter = requests.adapters.HTTPAdapter(
+        pool_connections=1, pool_maxsize=pool_size,
+        max_retries=retry.Retry(connect=1, read=1, status=0, allowed_methods=None, raise_on_status=False))
+    session = service._client.session
+    session.mount(endpoint, adapter)
+    # requests reads every proxy variable of the environment on each request (a third of the client's CPU per
+    # message in bench/); a configured endpoint is reached directly.
+    session.trust_env = False
+
+
+def _to_fcm(message: PushMessage) -> messaging.Message:
+    return messaging.Message(
+        token=message.token,
+        notification=messaging.Notification(title=message.title, body=message.body),
+        data=dict(message.data),
+        android=messaging.AndroidConfig(priority="high"),
+        apns=messaging.APNSConfig(payload=messaging.APNSPayload(aps=messaging.Aps(sound="default"))),
+    )
+
+
+def _result(response: messaging.SendResponse) -> PushResult:
+    if response.success:
+        return PushResult(message_id=response.message_id)
+    return _classify(response.exception)
+
+
+def _classify(error: exceptions.FirebaseError | None) -> PushResult:
+    detail = str(error)[:500] if error else None
+    if isinstance(error, messaging.UnregisteredError):
+        return PushResult(error="unregistered", detail=detail)
+    if isinstance(error, messaging.QuotaExceededError | exceptions.ResourceExhaustedError):
+        return PushResult(error="quota", detail=detail, retry_after=_retry_after(error))
+    if isinstance(error, exceptions.InvalidArgumentError):
+        # An FcmError detail names a bad token; a BadRequest detail (no FCM code) a bad payload.
+        return PushResult(error="invalid_token" if _fcm_error_code(error) else "invalid_payload", detail=detail)
+    if isinstance(error, exceptions.UnavailableError | exceptions.InternalError | exceptions.DeadlineExceededError):
+        return PushResult(error="unavailable", detail=detail)
+    if isinstance(error, exceptions.UnknownError) and getattr(error, "http_response", None) is None:
+        return PushResult(error="unavailable", detail=detail)  # no answer at all (connection refused, timeout)
+    return PushResult(error="other", detail=detail)
+
+
+def _fcm_error_code(error: exceptions.FirebaseError) -> str | None:
+    response = error.http_response
+    try:
+        details = response.json()["error"].get("details", []) if response is not None else []
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for item in details:
+        if isinstance(item, dict) and item.get("@type", "").endswith("google.firebase.fcm.v1.FcmError"):
+            return item.get("errorCode")
+    return None
+
+
+def _retry_after(error: exceptions.FirebaseError) -> float | None:
+    response = error.http_response
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # an HTTP date; the caller's back-off applies
+
+
+def build_sender(config: dict[str, Any]) -> FcmSender | LoggingSender:
+    """The sender the config names: "fcm" (real library; FCM_ENDPOINT may point it at a local server) or "logging"."""
+    if config["PUSH_SENDER"] == "logging":
+        return LoggingSender()
+    return FcmSender(project_id=config["FCM_PROJECT_ID"], endpoint=config.get("FCM_ENDPOINT") or None,
+                     credentials_file=config.get("FCM_CREDENTIALS_FILE") or None,
+                     timeout=config["FCM_TIMEOUT_SECONDS"], pool_size=config["FCM_HTTP_POOL"],
+                     chunk=config["FCM_SEND_EACH_SIZE"])
+
+
+def sender() -> FcmSender | LoggingSender:
+    """The process's sender, built from config on first use (never at import time)."""
+    from flask import current_app
+
+    extensions = current_app.extensions
+    if "push_sender" not in extensions:
+        extensions["push_sender"] = build_sender(current_app.config)
+    return extensions["push_sender"]
+
+
+def reset_sender() -> None:
+    """Drop the process's sender (tests that change the config)."""
+    from flask import current_app
+
+    old = current_app.extensions.pop("push_sender", None)
+    if old is not None:
+        old.close()
