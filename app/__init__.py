@@ -106,10 +106,25 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+    _register_requests_blueprints(api)
+
+
+def _register_requests_blueprints(api: Any) -> None:
+    from app.requests import routes as requests_routes
+
+    api.register_blueprint(requests_routes.catalog_blp, url_prefix=f"{API_PREFIX}/hotels")
+    api.register_blueprint(requests_routes.blp, url_prefix=f"{API_PREFIX}/requests")
+    api.register_blueprint(requests_routes.messages_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(requests_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
 
 
 def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
+    from app.core import events
+    from app.requests import services as requests_services
+
+    events.subscribe(app, "booking.checked_in", requests_services.prepare_room_on_check_in)
+    events.subscribe(app, "room.dnd_changed", requests_services.room_state_changed)
 
 
 def register_commands(app: Flask) -> None:

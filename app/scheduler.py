@@ -48,6 +48,8 @@ class JobSpec:
 # Each domain adds its jobs here, one line each.
 JOBS: list[JobSpec] = [
     JobSpec("purge_idempotency_keys", "app.core.idempotency:purge_expired_keys", "interval", {"hours": 1}),
+    JobSpec("escalate_overdue_requests", "app.requests.jobs:escalate_overdue_requests", "interval", {"minutes": 1}, 60),
+    JobSpec("repeat_staff_alerts", "app.requests.jobs:repeat_staff_alerts", "interval", {"minutes": 1}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

@@ -117,3 +117,18 @@ def make_stay(guest: Guest, room: Room, *, status: str = "in_house", check_in: d
         db.session.add(Folio(booking_id=booking.id, currency=booking.currency))
         db.session.merge(GuestHotelLink(guest_id=guest.id, hotel_id=room.hotel_id, reason="booking"))
     return booking
+
+
+# -- requests ------------------------------------------------------------------------------------------------------
+
+def make_catalog_item(hotel: Hotel, type: str = "room_service", **overrides: Any) -> Any:
+    """A catalogue item of `hotel` (by default a dish at 500.00 served around the clock)."""
+    from app.requests.models import CatalogItem
+
+    n = next(_seq)
+    values = {"hotel_id": hotel.id, "type": type, "code": f"item{n}", "name": {"en": f"Item {n}", "ru": f"Товар {n}"},
+              "price": 50000 if type in ("room_service", "laundry") else 0}
+    with unit_of_work():
+        item = CatalogItem(**{**values, **overrides})
+        db.session.add(item)
+    return item
