@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import false, select, true
 
 from app.core import clock, events
 from app.core.errors import Conflict, NotFound
@@ -88,7 +88,7 @@ def escalate_overdue() -> int:
     """Overdue requests go to their department, and later to the hotel manager (the scheduler's job)."""
     now = clock.now()
     overdue = db.session.scalars(select(ServiceRequest).where(
-        ServiceRequest.is_open.is_(True), ServiceRequest.is_paused.is_(False), ServiceRequest.due_at < now,
+        ServiceRequest.is_open == true(), ServiceRequest.is_paused == false(), ServiceRequest.due_at < now,
         ServiceRequest.escalation_level < 2).order_by(ServiceRequest.due_at).limit(ESCALATION_BATCH)
         .with_for_update())
     escalated = 0

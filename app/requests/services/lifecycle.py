@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.bookings import services as bookings
 from app.core import clock
@@ -182,7 +182,7 @@ def room_state_changed(event: Any) -> None:
     waiting = state == "dnd"
     open_housekeeping = db.session.scalars(select(ServiceRequest).where(
         ServiceRequest.booking_id == event.subject_id, ServiceRequest.type == RequestType.HOUSEKEEPING.value,
-        ServiceRequest.is_open.is_(True)))
+        ServiceRequest.is_open == true()))
     now = clock.now()
     for request in list(open_housekeeping):
         if request.waiting_dnd == waiting:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, false, func, literal, select, true, tuple_
 
 from app.core import clock, events
 from app.core.errors import NotFound, Unprocessable
@@ -48,13 +48,13 @@ def staff_queue(*, staff: Any, cursor: str | None, limit: int, hotel_id: int | N
     if status:
         stmt = stmt.where(ServiceRequest.status.in_(status))
     if not status or set(status) <= set(OPEN_STATUSES):
-        stmt = stmt.where(ServiceRequest.is_open.is_(True))  # lets the queue index serve the open queue
+        stmt = stmt.where(ServiceRequest.is_open == true())  # `= true`, not `IS true`: indexable
     for column, value in ((ServiceRequest.department, department), (ServiceRequest.type, type),
                           (ServiceRequest.room_number, room)):
         if value is not None:
             stmt = stmt.where(column == value)
     if overdue is not None:
-        late = (ServiceRequest.is_open.is_(True) & ServiceRequest.is_paused.is_(False)
+        late = ((ServiceRequest.is_open == true()) & (ServiceRequest.is_paused == false())
                 & (ServiceRequest.due_at < clock.now()))
         stmt = stmt.where(late if overdue else ~late)
     return _urgency_page(stmt, cursor=cursor, limit=limit)
