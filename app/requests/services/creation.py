@@ -46,7 +46,7 @@ def prepare_room_on_check_in(event: Any) -> None:
     details = {"kind": "room_preparation", "preferences": event.payload.get("preferences") or {},
                "language": event.payload.get("language")}
     _open(booking=booking, request_type=RequestType.HOUSEKEEPING, details=details, total=0, actor=SYSTEM,
-          room_number=event.payload.get("room_number"))
+          room_id=event.payload.get("room_id"), room_number=event.payload.get("room_number"))
 
 
 def _create(*, booking: Any, data: dict[str, Any], actor: Actor, source_message_id: int | None = None
@@ -65,12 +65,12 @@ def _create(*, booking: Any, data: dict[str, Any], actor: Actor, source_message_
 
 def _open(*, booking: Any, request_type: RequestType, details: dict[str, Any], total: int, actor: Actor,
           scheduled: datetime | None = None, source_message_id: int | None = None,
-          room_number: str | None = None) -> ServiceRequest:
+          room_id: int | None = None, room_number: str | None = None) -> ServiceRequest:
     now = clock.now()
     target = target_for(hotel_id=booking.hotel_id, request_type=request_type.value)
     start = max(now, scheduled) if scheduled else now
     request = ServiceRequest(
-        hotel_id=booking.hotel_id, booking_id=booking.id, guest_id=booking.guest_id, room_id=booking.room_id,
+        hotel_id=booking.hotel_id, booking_id=booking.id, guest_id=booking.guest_id, room_id=booking.room_id or room_id,
         room_number=room_number or (booking.room.number if booking.room else ""), type=request_type.value,
         department=DEPARTMENT_OF[request_type], status=RequestStatus.NEW.value, details=details,
         total_amount=total, currency=booking.currency, created_by_kind=actor.kind,
