@@ -87,6 +87,16 @@ class Config:
     # Idempotency keys are kept this long; a replay after that is a new request.
     IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 24)
 
+    # Service requests (app/requests): staff alerts repeat this often until acknowledged; a rating at or below
+    # REQUESTS_LOW_RATING opens a service-recovery follow-up. The staff queue's SSE stream polls the events table
+    # every SSE_POLL_SECONDS, sends a heartbeat comment every SSE_HEARTBEAT_SECONDS and closes after
+    # SSE_MAX_SECONDS (the client reconnects with Last-Event-ID), so no worker thread is held forever.
+    REQUESTS_ALERT_REPEAT_MINUTES = _env_int("REQUESTS_ALERT_REPEAT_MINUTES", 5)
+    REQUESTS_LOW_RATING = _env_int("REQUESTS_LOW_RATING", 2)
+    SSE_POLL_SECONDS = float(_env("SSE_POLL_SECONDS", "1"))
+    SSE_HEARTBEAT_SECONDS = float(_env("SSE_HEARTBEAT_SECONDS", "15"))
+    SSE_MAX_SECONDS = float(_env("SSE_MAX_SECONDS", "300"))
+
     # Keys for fields encrypted at rest (identity documents). The first encrypts; all decrypt (rotation).
     DATA_ENCRYPTION_KEYS = _env_list("DATA_ENCRYPTION_KEYS", DEV_ENCRYPTION_KEY)
 
@@ -166,6 +176,9 @@ class TestingConfig(Config):
     # A cheap argon2 profile keeps the suite fast; bench/ measures the real cost.
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 256
+    # Streams in tests end quickly (the no-5xx sweep opens them too).
+    SSE_POLL_SECONDS = 0.02
+    SSE_MAX_SECONDS = 0.5
     LOG_JSON = False
     LOG_LEVEL = "WARNING"
     LOGIN_CODE_SENDER = "app.guests.senders:RecordingCodeSender"

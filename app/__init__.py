@@ -116,6 +116,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(push_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
     api.register_blueprint(push_routes.marketing_blp, url_prefix=f"{API_PREFIX}/marketing")
     _register_partners(api)
+    _register_requests_blueprints(api)
 
 
 def _register_partners(api: Any) -> None:
@@ -127,12 +128,24 @@ def _register_partners(api: Any) -> None:
     api.register_blueprint(partners_admin_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
 
 
+def _register_requests_blueprints(api: Any) -> None:
+    from app.requests import routes as requests_routes
+
+    api.register_blueprint(requests_routes.catalog_blp, url_prefix=f"{API_PREFIX}/hotels")
+    api.register_blueprint(requests_routes.blp, url_prefix=f"{API_PREFIX}/requests")
+    api.register_blueprint(requests_routes.messages_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(requests_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
+
+
 def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
     from app.bookings import subscribers as bookings
-    from app.core.events import subscribe
+    from app.core import events
+    from app.requests import services as requests_services
 
-    subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
+    events.subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
+    events.subscribe(app, "booking.checked_in", requests_services.prepare_room_on_check_in)
+    events.subscribe(app, "room.dnd_changed", requests_services.room_state_changed)
     # push reads events by tailing them with a stored cursor (app/push/services/inbox.py), not by subscribing.
 
 

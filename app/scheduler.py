@@ -59,6 +59,8 @@ JOBS: list[JobSpec] = [
     JobSpec("push_birthday_offers", "app.push.jobs:send_birthday_offers", "interval", {"hours": 1}),
     JobSpec("push_low_season", "app.push.jobs:propose_low_season_campaigns", "cron", {"hour": 6, "minute": 5}),
     JobSpec("push_prune_devices", "app.push.jobs:prune_stale_devices", "cron", {"hour": 3, "minute": 20}),
+    JobSpec("escalate_overdue_requests", "app.requests.jobs:escalate_overdue_requests", "interval", {"minutes": 1}, 60),
+    JobSpec("repeat_staff_alerts", "app.requests.jobs:repeat_staff_alerts", "interval", {"minutes": 1}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

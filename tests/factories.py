@@ -164,3 +164,18 @@ def give_consent(guest: Guest, purpose: str = "marketing_push", granted: bool = 
     with unit_of_work():
         db.session.add(ConsentRecord(guest_id=guest.id, purpose=purpose, granted=granted, policy_version="2026-11",
                                      source="app"))
+
+
+# -- requests ------------------------------------------------------------------------------------------------------
+
+def make_catalog_item(hotel: Hotel, type: str = "room_service", **overrides: Any) -> Any:
+    """A catalogue item of `hotel` (by default a dish at 500.00 served around the clock)."""
+    from app.requests.models import CatalogItem
+
+    n = next(_seq)
+    values = {"hotel_id": hotel.id, "type": type, "code": f"item{n}", "name": {"en": f"Item {n}", "ru": f"Товар {n}"},
+              "price": 50000 if type in ("room_service", "laundry") else 0}
+    with unit_of_work():
+        item = CatalogItem(**{**values, **overrides})
+        db.session.add(item)
+    return item

@@ -110,10 +110,10 @@ def guest_card(*, staff: Any, guest: Guest, detailed: bool = False) -> GuestCard
     )
 
 
-def read_guest(*, staff: Any, guest_id: int) -> GuestCard:
-    """One guest's profile for staff; every read is written to the audit log."""
+def read_guest(*, staff: Any, guest_id: int, action: str = "guest.read") -> GuestCard:
+    """One guest's profile for staff; every read is written to the audit log (as `action`: guest.summary_read...)."""
     guest = _get_visible(staff, guest_id)
-    audit.record(actor=staff, action="guest.read", subject_kind="guest", subject_id=guest.id,
+    audit.record(actor=staff, action=action, subject_kind="guest", subject_id=guest.id,
                  hotel_id=_hotel_for_audit(staff, guest.id))
     return guest_card(staff=staff, guest=guest, detailed=True)
 

@@ -1,0 +1,55 @@
+"""Server-Sent Events for the staff queue: tails the domain events table; the event id is the SSE id.
+
+A client that reconnects with `Last-Event-ID` gets exactly the events after that one (ids become visible in id
+order, see app/core/events.py). The stream polls the table, sends a heartbeat comment while idle, and ends after
+`SSE_MAX_SECONDS` (or the caller's `max_events` / `timeout`), so a worker thread is never held forever; browsers'
+EventSource reconnects by itself with the last id it saw.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+from flask import current_app
+
+from app.core.events import DomainEvent
+from app.extensions import db
+from app.requests import services
+
+
+def format_event(event: DomainEvent) -> str:
+    data = {"id": event.id, "type": event.type, "hotel_id": event.hotel_id, "subject_id": event.subject_id,
+            "occurred_at": event.occurred_at.isoformat(), "payload": event.payload}
+    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+def queue_stream(*, hotel_ids: list[int] | None, after: int, max_events: int | None = None,
+                 timeout: float | None = None) -> Iterator[str]:
+    """Yield the queue's events after `after` as SSE frames until a limit is reached."""
+    config = current_app.config
+    limit_seconds = min(timeout if timeout is not None else config["SSE_MAX_SECONDS"], config["SSE_MAX_SECONDS"])
+    deadline = time.monotonic() + limit_seconds
+    poll, heartbeat = config["SSE_POLL_SECONDS"], config["SSE_HEARTBEAT_SECONDS"]
+    sent, last_write = 0, time.monotonic()
+    yield "retry: 3000\n\n"
+    try:
+        while True:
+            batch = services.queue_events(after=after, hotel_ids=hotel_ids)
+            db.session.rollback()  # end the read, so that the next poll sees what committed since
+            for event in batch:
+                yield format_event(event)
+                after, sent, last_write = event.id, sent + 1, time.monotonic()
+                if max_events and sent >= max_events:
+                    return
+            now = time.monotonic()
+            if now >= deadline:
+                return
+            if len(batch) < 100:
+                if now - last_write >= heartbeat:
+                    yield ": heartbeat\n\n"
+                    last_write = now
+                time.sleep(max(0.0, min(poll, deadline - now)))
+    finally:
+        db.session.remove()
