@@ -233,8 +233,8 @@ def test_transactional_pushes_follow_the_guests_settings_and_only_staff_replies_
         services.replace_settings(guest_id=guest.id, settings={"booking": True, "request": False, "stay": True,
                                                                "chat": True})
         events.record("request.started", guest_id=guest.id, subject_id=1)
-        events.record("message.created", guest_id=guest.id, subject_id=2, payload={"author": "guest"})
-        events.record("message.created", guest_id=guest.id, subject_id=2, payload={"author": "staff"})
+        events.record("message.created", guest_id=guest.id, subject_id=2, payload={"author_kind": "guest"})
+        events.record("message.created", guest_id=guest.id, subject_id=2, payload={"author_kind": "staff"})
         events.record("folio.charge_posted", guest_id=guest.id, subject_id=3)
     jobs.queue_event_notifications()
     jobs.queue_event_notifications()  # the cursor moved on: nothing twice

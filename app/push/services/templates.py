@@ -2,7 +2,7 @@
 
 Event names are API-MAP's vocabulary. Two are not in it yet and are named here for the domains that will record
 them: `room.ready` (housekeeping finished preparing the guest's room) and `message.created` with payload
-{"author": "staff"} (a reply in the stay's conversation; the guest's own messages notify nobody).
+{"author_kind": "staff"} (a reply in the stay's conversation; the guest's own messages notify nobody).
 """
 
 from __future__ import annotations
@@ -67,6 +67,6 @@ CHECKOUT_REMINDER = Template(
 
 def template_for(event_type: str, payload: dict[str, Any]) -> Template | None:
     """The template an event notifies with, or None when it notifies nobody."""
-    if event_type == "message.created" and payload.get("author") != "staff":
+    if event_type == "message.created" and payload.get("author_kind") != "staff":
         return None
     return EVENT_TEMPLATES.get(event_type)
