@@ -391,6 +391,7 @@ class TimelineEntrySchema(ma.Schema):
 
 class GuestSummarySchema(ma.Schema):
     guest = ma.fields.Nested(GuestCardSchema)
+    loyalty_tier = ma.fields.String(allow_none=True, metadata={"description": "The club tier; null: not a member"})
     current_stay = ma.fields.Nested(SummaryStaySchema, allow_none=True)
     recent_requests = ma.fields.List(ma.fields.Nested(StaffRequestSchema))
     timeline = ma.fields.List(ma.fields.Nested(TimelineEntrySchema))

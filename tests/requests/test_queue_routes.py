@@ -16,6 +16,7 @@ from tests.factories import (
     make_catalog_item,
     make_guest,
     make_hotel,
+    make_member,
     make_room,
     make_room_type,
     make_staff,
@@ -216,7 +217,9 @@ def test_guest_summary_contents_masking_and_audit(client, world) -> None:
     assert [(r["id"], r["status"], r["rating"]) for r in data["recent_requests"]] == [(rid, "done", 4)]
     assert {entry["kind"] for entry in data["timeline"]} == {"booking", "request", "rating", "message"}
     assert data["timeline"] == sorted(data["timeline"], key=lambda e: e["at"], reverse=True)
-    assert "loyalty" not in data
+    assert data["loyalty_tier"] is None
+    make_member(world.guest, tier="gold")
+    assert client.get(url, headers=world.desk_headers).json["loyalty_tier"] == "gold"
 
     concierge = client.get(url, headers=headers_for(make_staff(Role.CONCIERGE, hotels=[world.hotel]))).json
     assert concierge["guest"]["email"].startswith(world.guest.email[0] + "***@")
@@ -226,4 +229,4 @@ def test_guest_summary_contents_masking_and_audit(client, world) -> None:
     assert client.get(url, headers=headers_for(make_staff(Role.FRONT_DESK, hotels=[make_hotel()]))).status_code \
         == 404
     reads = db.session.query(AuditEntry).filter_by(action="guest.summary_read", subject_id=world.guest.id).all()
-    assert len(reads) == 2 and {entry.hotel_id for entry in reads} == {world.hotel.id}
+    assert len(reads) == 3 and {entry.hotel_id for entry in reads} == {world.hotel.id}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.bookings import services as bookings
 from app.extensions import db
 from app.guests import services as guests
+from app.loyalty import services as loyalty
 from app.requests.models import ServiceRequest, StayMessage
 from app.requests.services.queue import scope_hotels
 
@@ -19,8 +20,8 @@ TIMELINE_PER_KIND = 20
 def guest_summary(*, staff: Any, guest_id: int) -> dict[str, Any]:
     """Everything my hotels know of a guest, on one page; the read is audited as guest.summary_read.
 
-    Only my hotels' stays, requests and messages are shown (a chain admin sees the whole chain). The loyalty tier
-    is not part of it yet.
+    Only my hotels' stays, requests and messages are shown (a chain admin sees the whole chain); the loyalty tier
+    is the chain's.
     """
     card = guests.read_guest(staff=staff, guest_id=guest_id, action="guest.summary_read")
     hotels = scope_hotels(staff, None)
@@ -32,6 +33,7 @@ def guest_summary(*, staff: Any, guest_id: int) -> dict[str, Any]:
     stays = bookings.guest_bookings(guest_id=guest_id, hotel_ids=hotels, limit=TIMELINE_PER_KIND)
     return {
         "guest": card,
+        "loyalty_tier": loyalty.member_tier(guest_id=guest_id),
         "current_stay": _stay(stay) if stay else None,
         "recent_requests": requests[:RECENT],
         "timeline": _timeline(stays, requests, messages),
