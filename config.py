@@ -90,6 +90,20 @@ class Config:
     # The policy version a consent refers to; raising it asks guests to consent again.
     CONSENT_POLICY_VERSION = _env("CONSENT_POLICY_VERSION", "2026-11")
 
+    # MQTT bridge to the rooms' devices (app/iot, docs/mqtt.md).
+    MQTT_URL = _env("MQTT_URL", "mqtt://127.0.0.1:1883")
+    IOT_BRIDGE_ID = _env("IOT_BRIDGE_ID", "bridge-1")  # the stable client id of the persistent session
+    IOT_BRIDGE_SCOPE = _env("IOT_BRIDGE_SCOPE", "all")  # {hotel} level of the bridge's status topic
+    IOT_SHARED_GROUP = _env("IOT_SHARED_GROUP", "bridges")  # $share group of the bridges; empty: no sharing
+    IOT_SESSION_EXPIRY_SECONDS = _env_int("IOT_SESSION_EXPIRY_SECONDS", 3600)
+    IOT_BRIDGE_POLL_SECONDS = float(_env("IOT_BRIDGE_POLL_SECONDS", "0.2"))
+    IOT_BRIDGE_HEARTBEAT_SECONDS = _env_int("IOT_BRIDGE_HEARTBEAT_SECONDS", 10)
+    IOT_COMMAND_TTL_SECONDS = _env_int("IOT_COMMAND_TTL_SECONDS", 120)
+    IOT_LOCK_COMMAND_TTL_SECONDS = _env_int("IOT_LOCK_COMMAND_TTL_SECONDS", 10)  # an unlock never arrives late
+    IOT_ACK_GRACE_SECONDS = _env_int("IOT_ACK_GRACE_SECONDS", 30)
+    IOT_HISTORY_DAYS = _env_int("IOT_HISTORY_DAYS", 30)
+    IOT_OFFLINE_ALERT_MINUTES = _env_int("IOT_OFFLINE_ALERT_MINUTES", 15)
+
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"
     LOG_JSON = _env_bool("LOG_JSON", True)

@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.hotels.routes import blp as hotels_blp
     from app.identity import routes as identity_routes
     from app.identity import tokens
+    from app.iot import routes as iot_routes
     from app.staff import routes as staff_routes
     from app.staff.models import StaffMember
 
@@ -106,16 +107,26 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(hotels_blp, url_prefix=f"{API_PREFIX}/hotels")
     api.register_blueprint(hotels_admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(iot_routes.room_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(iot_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
+    api.register_blueprint(iot_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
 
 
 def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
+    from app.core import events
+    from app.iot import services as iot
+
+    events.subscribe(app, "booking.checked_in", iot.on_checked_in)
+    events.subscribe(app, "booking.checked_out", iot.on_checked_out)
+    events.subscribe(app, "room.dnd_changed", iot.on_dnd_changed)
 
 
 def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
     from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
+    from app.iot.cli import iot_cli
     from app.scheduler import scheduler_cli
     from app.staff.cli import staff_cli
 
@@ -124,3 +135,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(scheduler_cli)
+    app.cli.add_command(iot_cli)

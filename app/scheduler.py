@@ -48,6 +48,9 @@ class JobSpec:
 # Each domain adds its jobs here, one line each.
 JOBS: list[JobSpec] = [
     JobSpec("purge_idempotency_keys", "app.core.idempotency:purge_expired_keys", "interval", {"hours": 1}),
+    JobSpec("expire_iot_commands", "app.iot.jobs:expire_overdue_commands", "interval", {"seconds": 30}, 30),
+    JobSpec("purge_iot_history", "app.iot.jobs:purge_device_history", "interval", {"hours": 6}),
+    JobSpec("alert_offline_iot_devices", "app.iot.jobs:alert_offline_devices", "interval", {"minutes": 1}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")
