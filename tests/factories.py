@@ -117,3 +117,21 @@ def make_stay(guest: Guest, room: Room, *, status: str = "in_house", check_in: d
         db.session.add(Folio(booking_id=booking.id, currency=booking.currency))
         db.session.merge(GuestHotelLink(guest_id=guest.id, hotel_id=room.hotel_id, reason="booking"))
     return booking
+
+
+# -- iot ---------------------------------------------------------------------------------------------------------
+
+def make_device(room: Room, kind: str, key: str | None = None, **overrides: Any) -> Any:
+    """A device registered in `room` (topics from the hotel code and room number), committed."""
+    from app.iot.models import Device
+    from app.iot.topics import device_topic, room_topic
+
+    with unit_of_work():
+        hotel = db.session.get(Hotel, room.hotel_id)
+        base = room_topic(hotel.code, room.number)
+        key = key or kind
+        device = Device(**{"hotel_id": room.hotel_id, "room_id": room.id, "key": key, "kind": kind,
+                           "name": {"en": kind.title(), "ru": kind}, "room_topic": base,
+                           "topic": device_topic(base, key), **overrides})
+        db.session.add(device)
+    return device

@@ -68,6 +68,7 @@ class Received:
     retain: bool = False
     correlation_data: bytes | None = None
     response_topic: str | None = None
+    expiry_seconds: int | None = None  # what is left of the message expiry when the broker forwarded it
 
 
 @dataclass(frozen=True)
@@ -207,4 +208,5 @@ class Connection:
         correlation = getattr(properties, "CorrelationData", None)
         self._emit(Received(topic=message.topic, payload=message.payload, retain=bool(message.retain),
                             correlation_data=bytes(correlation) if correlation else None,
-                            response_topic=getattr(properties, "ResponseTopic", None) or None))
+                            response_topic=getattr(properties, "ResponseTopic", None) or None,
+                            expiry_seconds=getattr(properties, "MessageExpiryInterval", None)))

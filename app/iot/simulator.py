@@ -99,7 +99,9 @@ class SimulatedDevice:
             log.warning("%s: malformed command ignored", self.spec.topic)
             return
         with self._lock:
-            self.received.append(command)
+            self.received.append({**command, "_expiry_seconds": message.expiry_seconds,
+                                  "_correlation": message.correlation_data, "_response_topic": message.response_topic,
+                                  "_retain": message.retain})
         correlation = message.correlation_data or b""
         answer = self._seen.get(correlation) if correlation else None
         if answer is None:
