@@ -139,7 +139,7 @@ class Room:
 def make_iot_room(hotel: Any = None, kinds: list[str] | None = None) -> Room:
     hotel = hotel or make_hotel(code=f"h{uuid.uuid4().hex[:10]}")
     room = make_room(make_room_type(hotel))
-    devices = {kind: make_device(room, kind) for kind in kinds or ALL_KINDS}
+    devices = {kind: make_device(room, kind) for kind in (ALL_KINDS if kinds is None else kinds)}
     return Room(hotel, room, devices)
 
 
