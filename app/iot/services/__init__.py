@@ -32,6 +32,7 @@ from app.iot.services.registry import (
     discovery_configs,
     hotel_devices,
     list_room_devices,
+    register_demo_devices,
     register_device,
     remove_device,
     room_devices,
@@ -45,7 +46,7 @@ __all__ = [
     "claim_due_commands", "discovery_configs", "expire_overdue", "guest_command", "guest_command_status",
     "guest_devices", "guest_scene", "guest_unlock", "heartbeat", "hotel_devices", "issue", "last_event_id",
     "list_room_devices", "mark_refused", "mark_sent", "on_checked_in", "on_checked_out", "on_dnd_changed",
-    "record_availability", "record_response", "record_state", "register_device", "remove_device", "room_aggregate",
-    "room_devices", "rooms_touched_after", "staff_command", "staff_command_status", "staff_rooms", "unblock_key",
-    "views",
+    "record_availability", "record_response", "record_state", "register_demo_devices", "register_device",
+    "remove_device", "room_aggregate", "room_devices", "rooms_touched_after", "staff_command", "staff_command_status",
+    "staff_rooms", "unblock_key", "views",
 ]

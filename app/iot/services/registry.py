@@ -14,7 +14,7 @@ from app.core.errors import Conflict, NotFound
 from app.extensions import db
 from app.hotels.models import Hotel, Room
 from app.iot import topics
-from app.iot.models import BridgeHeartbeat, Device
+from app.iot.models import BridgeHeartbeat, Device, DeviceKind
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,24 @@ def remove_device(*, staff: Any, device_id: int) -> None:
     if device is None or not staff.can_access_hotel(device.hotel_id):
         raise NotFound("No such device.")
     db.session.delete(device)
+
+
+def register_demo_devices(*, rooms_per_hotel: int) -> int:
+    """Development data: one device of each kind in the first rooms of every hotel that has none yet."""
+    count = 0
+    for hotel in db.session.scalars(select(Hotel).order_by(Hotel.id)):
+        rooms = db.session.scalars(select(Room).where(Room.hotel_id == hotel.id).order_by(Room.number)
+                                   .limit(rooms_per_hotel))
+        for room in rooms:
+            if room_devices(room.id):
+                continue
+            base = topics.room_topic(hotel.code, room.number)
+            for kind in DeviceKind:
+                db.session.add(Device(hotel_id=hotel.id, room_id=room.id, key=kind.value, kind=kind.value,
+                                      name={"en": kind.value.title(), "ru": kind.value}, room_topic=base,
+                                      topic=topics.device_topic(base, kind.value)))
+                count += 1
+    return count
 
 
 def all_devices() -> list[Device]:
