@@ -59,7 +59,7 @@ class RoomCommandById(MethodView):
         return services.guest_command_status(guest=current_guest(), stay_id=stay_id, command_id=command_id)
 
 
-@room_blp.route("/<int:stay_id>/room/scenes/<string:scene>")
+@room_blp.route("/<int:stay_id>/room/scenes/<scene>")
 class RoomScene(MethodView):
     @guest_required
     @idempotent

@@ -123,13 +123,15 @@ def test_the_broker_drops_an_unlock_whose_expiry_passes_while_the_lock_is_offlin
     devices = simulate(iot_room)
     devices["lock"].kill()  # the lock's persistent session stays: the broker queues commands for it
     start_bridge()
-    app.config["IOT_LOCK_COMMAND_TTL_SECONDS"] = 2
+    app.config["IOT_LOCK_COMMAND_TTL_SECONDS"] = 4
     try:
         unlock = client.post(f"{API}/stays/{stay.id}/room/unlock", headers=headers).json["id"]
     finally:
         app.config["IOT_LOCK_COMMAND_TTL_SECONDS"] = 10
-    eventually(lambda: command_status(client, headers, stay.id, unlock) == "sent", what="the unlock at the broker")
-    time.sleep(3)  # past the message expiry
+    status = eventually(lambda: command_status(client, headers, stay.id, unlock) != "pending" and
+                        command_status(client, headers, stay.id, unlock), what="the unlock at the broker")
+    assert status == "sent"  # the broker holds it for the lock's session
+    time.sleep(4.5)  # past the message expiry
     devices["lock"].connection = mqtt.Connection(  # the lock comes back with the same client id and session
         devices["lock"].connection.settings, client_id=devices["lock"].connection.client_id,
         on_event=devices["lock"]._on_event, subscriptions=[(f"{iot_room.devices['lock'].topic}/set", 1)])
