@@ -92,10 +92,12 @@ class Config:
 
     # MQTT bridge to the rooms' devices (app/iot, docs/mqtt.md).
     MQTT_URL = _env("MQTT_URL", "mqtt://127.0.0.1:1883")
+    MQTT_MAX_INFLIGHT = _env_int("MQTT_MAX_INFLIGHT", 20)  # at most the broker's Receive Maximum (Mosquitto: 20)
     IOT_BRIDGE_ID = _env("IOT_BRIDGE_ID", "bridge-1")  # the stable client id of the persistent session
     IOT_BRIDGE_SCOPE = _env("IOT_BRIDGE_SCOPE", "all")  # {hotel} level of the bridge's status topic
     IOT_SHARED_GROUP = _env("IOT_SHARED_GROUP", "bridges")  # $share group of the bridges; empty: no sharing
     IOT_SESSION_EXPIRY_SECONDS = _env_int("IOT_SESSION_EXPIRY_SECONDS", 3600)
+    IOT_DISCOVERY = _env_bool("IOT_DISCOVERY", True)  # publish Home Assistant discovery configs
     IOT_BRIDGE_POLL_SECONDS = float(_env("IOT_BRIDGE_POLL_SECONDS", "0.2"))
     IOT_BRIDGE_HEARTBEAT_SECONDS = _env_int("IOT_BRIDGE_HEARTBEAT_SECONDS", 10)
     IOT_COMMAND_TTL_SECONDS = _env_int("IOT_COMMAND_TTL_SECONDS", 120)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -30,16 +31,17 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app import create_app  # noqa: E402
-from app.core.db import unit_of_work  # noqa: E402
-from app.extensions import db  # noqa: E402
-from app.iot import mqtt  # noqa: E402
-from app.iot.models import DeviceCommand, DeviceReading  # noqa: E402
-from app.iot.simulator import DeviceSpec, SimulatedDevice  # noqa: E402
-from tests.factories import (  # noqa: E402
+from app import create_app
+from app.core.db import unit_of_work
+from app.extensions import db
+from app.iot import mqtt
+from app.iot.models import DeviceCommand, DeviceReading
+from app.iot.simulator import DeviceSpec, SimulatedDevice
+from tests.factories import (
     headers_for,
     make_device,
     make_guest,
@@ -89,7 +91,8 @@ def raw_round_trip(host: str, port: int, count: int) -> list[float]:
     for i in range(count):
         ready.clear()
         props = Properties(PacketTypes.PUBLISH)
-        props.ResponseTopic, props.CorrelationData, props.MessageExpiryInterval = f"{prefix}/response", str(i).encode(), 60
+        props.ResponseTopic, props.CorrelationData = f"{prefix}/response", str(i).encode()
+        props.MessageExpiryInterval = 60
         start = time.perf_counter()
         requester.publish(f"{prefix}/set", b'{"values":{"on":true}}', qos=1, properties=props)
         if not ready.wait(5):
@@ -175,12 +178,15 @@ def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count
         deadline = time.monotonic() + 10
         while True:
             with unit_of_work():
-                command = db.session.get(DeviceCommand, command_id)
+                command = db.session.get(DeviceCommand, command_id, populate_existing=True)
                 status, completed = command.status, command.completed_at
             if status == "acknowledged":
                 break
             if status in ("failed", "expired") or time.monotonic() > deadline:
-                raise RuntimeError(f"command {command_id} ended {status}")
+                with unit_of_work():
+                    row = db.session.execute(text("SELECT status, claimed_by, publish_count FROM iot_commands "
+                                                  "WHERE id = :id"), {"id": command_id}).one()
+                raise RuntimeError(f"command {command_id} ended {status} (row: {tuple(row)})")
             time.sleep(0.0005)
         samples.append((completed - started).total_seconds() * 1000)
     return samples
@@ -196,7 +202,8 @@ def main() -> None:
     args = parser.parse_args()
     broker = mqtt.settings_from_url(args.mqtt_url)
     app = create_app("development", {"SQLALCHEMY_DATABASE_URI": args.database_url, "RATELIMIT_ENABLED": False,
-                                     "MQTT_URL": args.mqtt_url})
+                                     "MQTT_URL": args.mqtt_url, "LOG_LEVEL": "WARNING"})
+    logging.getLogger("app").setLevel(logging.WARNING)
     with app.app_context():
         db.create_all()
         hotel = make_hotel(code=f"bench{uuid.uuid4().hex[:8]}")
@@ -209,14 +216,17 @@ def main() -> None:
         topics = [f"{d.topic}/state" for d in devices]
 
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "devices": len(devices)}
+        say = lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)  # noqa: E731
+        say("raw round trip")
         results["raw_round_trip_ms"] = percentiles(raw_round_trip(broker.host, broker.port, args.round_trips))
+        say(f"raw round trip {results['raw_round_trip_ms']}; raw ingestion")
         results["raw_ingestion_per_s"] = round(raw_ingestion(broker.host, broker.port, hotel.code, topics,
                                                              args.rounds), 1)
 
         env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": args.database_url, "MQTT_URL": args.mqtt_url,
                "IOT_BRIDGE_ID": f"bench-{uuid.uuid4().hex[:6]}", "IOT_SHARED_GROUP": f"b{uuid.uuid4().hex[:6]}",
                "IOT_BRIDGE_POLL_SECONDS": os.environ.get("IOT_BRIDGE_POLL_SECONDS", "0.005"),
-               "LOG_LEVEL": "WARNING"}
+               "LOG_LEVEL": os.environ.get("BENCH_BRIDGE_LOG_LEVEL", "WARNING"), "LOG_JSON": "0"}
         log = (args.out / "bridge.log").open("w")
         bridge = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "iot", "bridge"], env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
@@ -225,9 +235,11 @@ def main() -> None:
             simulated.start()
             time.sleep(2)
             client = app.test_client()
+            say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
             command_round_trip(client, stay, guest, light.id, 20)  # warm-up, discarded
             results["command_round_trip_ms"] = percentiles(
                 command_round_trip(client, stay, guest, light.id, args.round_trips))
+            say(f"command round trip {results['command_round_trip_ms']}; bridge ingestion")
             results["bridge_ingestion_per_s"] = round(bridge_ingestion(broker.host, broker.port, topics,
                                                                        args.rounds), 1)
         finally:

@@ -256,6 +256,8 @@ allow_anonymous true
 persistence true
 persistence_location $dir/data/
 autosave_interval 1
+max_queued_messages 100000
+set_tcp_nodelay true
 log_dest file $dir/mosquitto.log
 pid_file $dir/mosquitto.pid
 EOF

@@ -26,6 +26,7 @@ from app.iot.services.commands import NOTIFY_CHANNEL
 log = logging.getLogger(__name__)
 MAX_PAYLOAD = 16 * 1024
 WAKE = "wake"
+DISCOVERY_BATCH = 50
 
 
 class BadPayload(ValueError):
@@ -45,12 +46,12 @@ class BridgeSettings:
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> BridgeSettings:
-        broker = mqtt.settings_from_url(config["MQTT_URL"],
+        broker = mqtt.settings_from_url(config["MQTT_URL"], max_inflight=config["MQTT_MAX_INFLIGHT"],
                                         session_expiry_seconds=config["IOT_SESSION_EXPIRY_SECONDS"])
         values = {"broker": broker, "bridge_id": config["IOT_BRIDGE_ID"], "scope": config["IOT_BRIDGE_SCOPE"],
                   "shared_group": config["IOT_SHARED_GROUP"] or None,
                   "poll_seconds": config["IOT_BRIDGE_POLL_SECONDS"],
-                  "heartbeat_seconds": config["IOT_BRIDGE_HEARTBEAT_SECONDS"]}
+                  "heartbeat_seconds": config["IOT_BRIDGE_HEARTBEAT_SECONDS"], "discovery": config["IOT_DISCOVERY"]}
         return cls(**{**values, **overrides})
 
 
@@ -90,6 +91,7 @@ class Bridge:
             subscriptions=topics.bridge_subscriptions(settings.shared_group), will=self.offline,
             birth=mqtt.Outgoing(status, topics.ONLINE, retain=True))
         self._last_event_id = 0
+        self._discovery_backlog: list[tuple[str, dict]] = []
         self._next_heartbeat = 0.0
         self._next_aggregate = 0.0
 
@@ -158,7 +160,7 @@ class Bridge:
             self.inflight.clear()
             self._next_aggregate = 0.0
             if self.settings.discovery:
-                self._publish_discovery()
+                self._discovery_backlog = self._safely(services.discovery_configs) or []
         elif isinstance(event, mqtt.Disconnected):
             log.warning("bridge disconnected: %s", event.reason)
 
@@ -205,6 +207,7 @@ class Bridge:
             self._safely(services.expire_overdue)
         if self.connection.connected:
             self._publish_commands()
+            self._publish_discovery()
             if now >= self._next_aggregate:
                 self._next_aggregate = now + self.settings.aggregate_seconds
                 self._publish_aggregates()
@@ -233,7 +236,11 @@ class Bridge:
                 self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True))
 
     def _publish_discovery(self) -> None:
-        for topic, config in self._safely(services.discovery_configs) or []:
+        # A slice per tick: thousands of publishes at once would sit in paho's queue, which it scans on every
+        # PUBACK, and delay the commands behind them.
+        backlog = self._discovery_backlog
+        batch, self._discovery_backlog = backlog[:DISCOVERY_BATCH], backlog[DISCOVERY_BATCH:]
+        for topic, config in batch:
             self.connection.publish(mqtt.Outgoing(topic, json.dumps(config).encode(), qos=1, retain=True))
 
     # -- PostgreSQL: wake up at once when a command is committed -------------------------------------------------
@@ -241,14 +248,14 @@ class Bridge:
     def _start_waker(self) -> threading.Thread | None:
         if db.engine.dialect.name != "postgresql":
             return None
-        thread = threading.Thread(target=self._listen, name="iot-listen", daemon=True)
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        thread = threading.Thread(target=self._listen, args=(url,), name="iot-listen", daemon=True)
         thread.start()
         return thread
 
-    def _listen(self) -> None:
+    def _listen(self, url: str) -> None:
         import psycopg
 
-        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         while not self.stopping.is_set():
             try:
                 with psycopg.connect(url, autocommit=True) as connection:

@@ -8,6 +8,11 @@ Protocol facts it encodes (paho-mqtt 2.x, Mosquitto 2):
   broker would count again from zero: a command published just before an outage could arrive late. The connection
   therefore drops paho's own queue on connect and reports the dropped message ids; the database outbox, not paho's
   memory, decides what is published again (with the expiry that is left).
+- paho ignores the broker's MQTT 5 Receive Maximum (Mosquitto: 20, its `max_inflight_messages`) and cannot change
+  its own window once connected. With more unacknowledged QoS 1 messages than the broker allows, some are never
+  acknowledged and paho's window fills up for good; so the window is `BrokerSettings.max_inflight` (default 20,
+  MQTT_MAX_INFLIGHT) and a broker that announces less is logged as an error.
+- Nagle's algorithm (paho does not set TCP_NODELAY) adds tens of milliseconds to a small command: it is turned off.
 - Callbacks only translate and hand over to `on_event`; an exception there is logged, never kills the network loop.
 """
 
@@ -38,6 +43,7 @@ class BrokerSettings:
     session_expiry_seconds: int = 3600
     reconnect_min_seconds: int = 1
     reconnect_max_seconds: int = 30
+    max_inflight: int = 20  # unacknowledged QoS 1 publishes; at most the broker's Receive Maximum
 
 
 def settings_from_url(url: str, **overrides: Any) -> BrokerSettings:
@@ -111,7 +117,7 @@ class Connection:
         if will is not None:
             client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         client.reconnect_delay_set(settings.reconnect_min_seconds, settings.reconnect_max_seconds)
-        client.max_inflight_messages_set(1000)
+        client.max_inflight_messages_set(settings.max_inflight)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
@@ -181,10 +187,18 @@ class Connection:
             log.exception("mqtt %s: event handler failed for %s", self.client_id, type(event).__name__)
 
     def _handle_connect(self, client: paho.Client, _userdata: Any, flags: Any, reason_code: Any,
-                        _properties: Any) -> None:
+                        properties: Any) -> None:
         if reason_code.is_failure:
             log.warning("mqtt %s: connection refused: %s", self.client_id, reason_code)
             return
+        receive_maximum = getattr(properties, "ReceiveMaximum", 65535)
+        if receive_maximum < self.settings.max_inflight:
+            log.error("mqtt %s: the broker accepts %d messages in flight, fewer than MQTT_MAX_INFLIGHT=%d",
+                      self.client_id, receive_maximum, self.settings.max_inflight)
+        sock = client.socket()
+        if sock is not None and hasattr(sock, "setsockopt"):
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         dropped = [message.mid for message in client.drop_out_messages()]
         self.connected = True
         if self._subscriptions:

@@ -107,7 +107,9 @@ def broker() -> Iterator[Broker]:
         conf = Path(tmp) / "mosquitto.conf"
         os.makedirs(f"{tmp}/data")
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                        f"persistence_location {tmp}/data/\nautosave_interval 1\nlog_dest file {tmp}/mosquitto.log\n"
+                        f"persistence_location {tmp}/data/\nautosave_interval 1\n"
+                        "max_queued_messages 100000\nset_tcp_nodelay true\n"
+                        f"log_dest file {tmp}/mosquitto.log\n"
                         f"pid_file {tmp}/mosquitto.pid\n")
         if os.geteuid() == 0:
             shutil.chown(tmp, "mosquitto", "mosquitto")
