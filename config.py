@@ -147,6 +147,21 @@ class Config:
     PUSH_LOW_SEASON_WEEKS = _env_int("PUSH_LOW_SEASON_WEEKS", 6)  # default; each hotel may set its own
     PUSH_TOKEN_STALE_DAYS = _env_int("PUSH_TOKEN_STALE_DAYS", 270)  # FCM drops tokens idle this long
     PUSH_CHECKOUT_REMINDER_HOUR = _env_int("PUSH_CHECKOUT_REMINDER_HOUR", 8)  # hotel-local, on departure day
+    # MQTT bridge to the rooms' devices (app/iot, docs/mqtt.md).
+    MQTT_URL = _env("MQTT_URL", "mqtt://127.0.0.1:1883")
+    MQTT_MAX_INFLIGHT = _env_int("MQTT_MAX_INFLIGHT", 20)  # at most the broker's Receive Maximum (Mosquitto: 20)
+    IOT_BRIDGE_ID = _env("IOT_BRIDGE_ID", "bridge-1")  # the stable client id of the persistent session
+    IOT_BRIDGE_SCOPE = _env("IOT_BRIDGE_SCOPE", "all")  # {hotel} level of the bridge's status topic
+    IOT_SHARED_GROUP = _env("IOT_SHARED_GROUP", "bridges")  # $share group of the bridges; empty: no sharing
+    IOT_SESSION_EXPIRY_SECONDS = _env_int("IOT_SESSION_EXPIRY_SECONDS", 3600)
+    IOT_DISCOVERY = _env_bool("IOT_DISCOVERY", True)  # publish Home Assistant discovery configs
+    IOT_BRIDGE_POLL_SECONDS = float(_env("IOT_BRIDGE_POLL_SECONDS", "0.2"))
+    IOT_BRIDGE_HEARTBEAT_SECONDS = _env_int("IOT_BRIDGE_HEARTBEAT_SECONDS", 10)
+    IOT_COMMAND_TTL_SECONDS = _env_int("IOT_COMMAND_TTL_SECONDS", 120)
+    IOT_LOCK_COMMAND_TTL_SECONDS = _env_int("IOT_LOCK_COMMAND_TTL_SECONDS", 10)  # an unlock never arrives late
+    IOT_ACK_GRACE_SECONDS = _env_int("IOT_ACK_GRACE_SECONDS", 30)
+    IOT_HISTORY_DAYS = _env_int("IOT_HISTORY_DAYS", 30)
+    IOT_OFFLINE_ALERT_MINUTES = _env_int("IOT_OFFLINE_ALERT_MINUTES", 15)
 
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"

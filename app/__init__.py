@@ -91,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     from app.hotels.routes import blp as hotels_blp
     from app.identity import routes as identity_routes
     from app.identity import tokens
+    from app.iot import routes as iot_routes
     from app.loyalty import routes as loyalty_routes
     from app.staff import routes as staff_routes
     from app.staff.models import StaffMember
@@ -115,6 +116,9 @@ def register_blueprints(app: Flask) -> None:
 
     api.register_blueprint(push_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
     api.register_blueprint(push_routes.marketing_blp, url_prefix=f"{API_PREFIX}/marketing")
+    api.register_blueprint(iot_routes.room_blp, url_prefix=f"{API_PREFIX}/stays")
+    api.register_blueprint(iot_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
+    api.register_blueprint(iot_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     _register_partners(api)
     _register_requests_blueprints(api)
 
@@ -141,11 +145,15 @@ def register_event_subscribers(app: Flask) -> None:
     """Higher domains react to lower domains' events inside the same transaction (app/core/events.py)."""
     from app.bookings import subscribers as bookings
     from app.core import events
+    from app.iot import services as iot
     from app.requests import services as requests_services
 
     events.subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
     events.subscribe(app, "booking.checked_in", requests_services.prepare_room_on_check_in)
     events.subscribe(app, "room.dnd_changed", requests_services.room_state_changed)
+    events.subscribe(app, "booking.checked_in", iot.on_checked_in)
+    events.subscribe(app, "booking.checked_out", iot.on_checked_out)
+    events.subscribe(app, "room.dnd_changed", iot.on_dnd_changed)
     # push reads events by tailing them with a stored cursor (app/push/services/inbox.py), not by subscribing.
 
 
@@ -153,6 +161,7 @@ def register_commands(app: Flask) -> None:
     from app.cli import seed_cli
     from app.core.cli import keys_cli
     from app.identity.cli import apikey_cli
+    from app.iot.cli import iot_cli
     from app.push.cli import push_cli
     from app.scheduler import scheduler_cli
     from app.staff.cli import staff_cli
@@ -163,3 +172,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(scheduler_cli)
     app.cli.add_command(push_cli)
+    app.cli.add_command(iot_cli)

@@ -61,6 +61,9 @@ JOBS: list[JobSpec] = [
     JobSpec("push_prune_devices", "app.push.jobs:prune_stale_devices", "cron", {"hour": 3, "minute": 20}),
     JobSpec("escalate_overdue_requests", "app.requests.jobs:escalate_overdue_requests", "interval", {"minutes": 1}, 60),
     JobSpec("repeat_staff_alerts", "app.requests.jobs:repeat_staff_alerts", "interval", {"minutes": 1}, 60),
+    JobSpec("expire_iot_commands", "app.iot.jobs:expire_overdue_commands", "interval", {"seconds": 30}, 30),
+    JobSpec("purge_iot_history", "app.iot.jobs:purge_device_history", "interval", {"hours": 6}),
+    JobSpec("alert_offline_iot_devices", "app.iot.jobs:alert_offline_devices", "interval", {"minutes": 1}, 60),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

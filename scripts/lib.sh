@@ -6,7 +6,7 @@
 # Safe under `set -euo pipefail`. Everything the suite needs on a bare machine (only python3, pip and gcc) is
 # installed from here: Python packages into .venv with pip, system services with apt-get.
 #
-# Sections: logging | Python venv | apt packages | waiting | services (PostgreSQL; Mosquitto goes next to it).
+# Sections: logging | Python venv | apt packages | waiting | services (PostgreSQL, Mosquitto).
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_DIR="$REPO_ROOT/.venv"
@@ -224,4 +224,61 @@ _pg_wipe() {
   fi
 }
 
-# ------------------------------------------------------------- Mosquitto (later: start_mosquitto DIR PORT)
+# ------------------------------------------------------------- Mosquitto
+
+MOSQUITTO_BIN="${MOSQUITTO_BIN:-/usr/sbin/mosquitto}"
+
+# Whether something accepts TCP connections on 127.0.0.1:PORT (bash's /dev/tcp: no extra tool needed).
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# start_mosquitto DIR PORT: a throwaway broker in DIR (wiped first) on 127.0.0.1:PORT, anonymous access,
+# persistence on with an autosave every second (queued QoS 1 messages and sessions survive a restart).
+# Its config is DIR/mosquitto.conf: tests stop and start the same broker with it (`mosquitto -c ... -d`).
+start_mosquitto() {
+  local dir="$1" port="$2"
+  [[ -x "$MOSQUITTO_BIN" ]] || die "Mosquitto is not installed (ensure_apt_packages mosquitto)"
+  stop_mosquitto "$dir"
+  if port_open "$port"; then
+    die "something already listens on 127.0.0.1:$port; stop it or choose another port"
+  fi
+  if [[ -d "$dir" ]]; then
+    [[ -f "$dir/mosquitto.conf" || -z "$(ls -A "$dir")" ]] || die "$dir exists and is not a throwaway broker"
+    rm -rf "$dir"
+  fi
+  mkdir -p "$dir/data"
+  dir="$(cd "$dir" && pwd -P)"
+  cat >"$dir/mosquitto.conf" <<EOF
+# Throwaway test broker (scripts/lib.sh start_mosquitto).
+listener $port 127.0.0.1
+allow_anonymous true
+persistence true
+persistence_location $dir/data/
+autosave_interval 1
+max_queued_messages 100000
+set_tcp_nodelay true
+log_dest file $dir/mosquitto.log
+pid_file $dir/mosquitto.pid
+EOF
+  # As root Mosquitto drops to the `mosquitto` user, which must be able to write its files.
+  if [[ $EUID -eq 0 ]] && id -u mosquitto >/dev/null 2>&1; then chown -R mosquitto: "$dir"; fi
+  "$MOSQUITTO_BIN" -c "$dir/mosquitto.conf" -d
+  if ! wait_until "Mosquitto on 127.0.0.1:$port" 30 port_open "$port"; then
+    tail -n 20 "$dir/mosquitto.log" >&2 || true
+    die "Mosquitto did not start (log: $dir/mosquitto.log)"
+  fi
+  log "== Mosquitto on 127.0.0.1:$port (config: $dir/mosquitto.conf)"
+}
+
+# stop_mosquitto DIR: stop the broker started in DIR, if it runs. Never fails (EXIT traps).
+stop_mosquitto() {
+  local dir="$1" pid
+  [[ -f "$dir/mosquitto.pid" ]] || return 0
+  pid="$(cat "$dir/mosquitto.pid" 2>/dev/null)" || return 0
+  if [[ -n "$pid" ]] && kill "$pid" 2>/dev/null; then
+    wait_until "Mosquitto $pid to stop" 10 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/mosquitto.pid"
+  return 0
+}

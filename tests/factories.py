@@ -145,7 +145,7 @@ def give_points(guest: Guest, points: int, *, key: str | None = None) -> Any:
 
 # -- push (app/push) -----------------------------------------------------------------------------------------------
 
-def make_device(guest: Guest, *, token: str | None = None, **overrides: Any) -> Any:
+def make_push_device(guest: Guest, *, token: str | None = None, **overrides: Any) -> Any:
     """A registered device of `guest` (seen now) with a unique FCM-looking token."""
     from app.push.models import Device
 
@@ -179,3 +179,21 @@ def make_catalog_item(hotel: Hotel, type: str = "room_service", **overrides: Any
         item = CatalogItem(**{**values, **overrides})
         db.session.add(item)
     return item
+
+
+# -- iot ---------------------------------------------------------------------------------------------------------
+
+def make_room_device(room: Room, kind: str, key: str | None = None, **overrides: Any) -> Any:
+    """A device registered in `room` (topics from the hotel code and room number), committed."""
+    from app.iot.models import Device
+    from app.iot.topics import device_topic, room_topic
+
+    with unit_of_work():
+        hotel = db.session.get(Hotel, room.hotel_id)
+        base = room_topic(hotel.code, room.number)
+        key = key or kind
+        device = Device(**{"hotel_id": room.hotel_id, "room_id": room.id, "key": key, "kind": kind,
+                           "name": {"en": kind.title(), "ru": kind}, "room_topic": base,
+                           "topic": device_topic(base, key), **overrides})
+        db.session.add(device)
+    return device

@@ -16,9 +16,9 @@ from app.push import jobs
 from app.push.models import Device
 from tests.factories import (
     give_consent,
-    make_device,
     make_guest,
     make_hotel,
+    make_push_device,
     make_room,
     make_room_type,
     make_staff,
@@ -57,7 +57,7 @@ def test_registering_a_known_token_refreshes_it_and_moves_it_to_the_new_account(
 
 
 def test_another_guests_device_is_not_found(client, auth_headers):
-    device = make_device(make_guest())
+    device = make_push_device(make_guest())
     response = client.delete(f"/api/v1/me/devices/{device.id}", headers=auth_headers(make_guest()))
     assert response.status_code == 404 and response.json["code"] == "not_found"
 
@@ -123,7 +123,7 @@ def _past_guest(hotel, room, *, consent=True, devices=1, **guest_fields):
     if consent:
         give_consent(guest)
     for _ in range(devices):
-        make_device(guest)
+        make_push_device(guest)
     return guest
 
 
@@ -186,7 +186,7 @@ def test_campaign_reaches_each_consenting_guest_of_its_segment_on_every_live_dev
     withdrew = _past_guest(hotel, room)
     give_consent(withdrew, granted=False)
     stale = _past_guest(hotel, room, devices=0)
-    make_device(stale, last_seen_at=clock.now() - timedelta(days=400))
+    make_push_device(stale, last_seen_at=clock.now() - timedelta(days=400))
     _past_guest(elsewhere, other_room)
     headers = auth_headers(make_staff(Role.MARKETER, [hotel]))
     segment = client.post("/api/v1/marketing/segments", headers=headers,

@@ -21,9 +21,9 @@ from app.push.services.queueing import parse_quiet_hours, quiet_hours_end
 from app.push.services.segments import birthday_month_days
 from tests.factories import (
     give_consent,
-    make_device,
     make_guest,
     make_hotel,
+    make_push_device,
     make_room,
     make_room_type,
     make_staff,
@@ -66,7 +66,7 @@ def _statuses():
 def test_a_crash_mid_send_and_a_restart_send_nobody_twice(app, fcm, monkeypatch):
     hotel, guests = _audience(6)
     for guest in guests:
-        make_device(guest)
+        make_push_device(guest)
     app.config["PUSH_BATCH_SIZE"] = 2
     real_send, calls = push_fcm.sender().send, []
 
@@ -98,8 +98,8 @@ def test_a_crash_mid_send_and_a_restart_send_nobody_twice(app, fcm, monkeypatch)
 def test_concurrent_senders_send_each_delivery_once(app, fcm):
     hotel, guests = _audience(8)
     for guest in guests:
-        make_device(guest)
-        make_device(guest)
+        make_push_device(guest)
+        make_push_device(guest)
     app.config["PUSH_BATCH_SIZE"] = 3
     with clock.frozen(NOON_MOSCOW):
         campaign = _campaign(hotel)
@@ -128,7 +128,7 @@ def test_concurrent_senders_send_each_delivery_once(app, fcm):
 
 def test_unregistered_and_malformed_tokens_are_pruned_but_a_bad_payload_keeps_the_token(fcm):
     guest = make_guest()
-    dead, malformed, payload, alive = (make_device(guest) for _ in range(4))
+    dead, malformed, payload, alive = (make_push_device(guest) for _ in range(4))
     fcm.state.answer(dead.token, "unregistered")
     fcm.state.answer(malformed.token, "invalid_token")
     fcm.state.answer(payload.token, "bad_payload")
@@ -144,7 +144,7 @@ def test_unregistered_and_malformed_tokens_are_pruned_but_a_bad_payload_keeps_th
 
 def test_quota_errors_are_retried_after_retry_after(app, fcm):
     guest = make_guest()
-    device = make_device(guest)
+    device = make_push_device(guest)
     fcm.state.answer(device.token, "quota", times=1, retry_after=120)
     with clock.frozen(NOON_MOSCOW) as advance:
         with unit_of_work():
@@ -162,7 +162,7 @@ def test_quota_errors_are_retried_after_retry_after(app, fcm):
 
 def test_server_errors_back_off_and_give_up_after_max_attempts(app, fcm):
     guest = make_guest()
-    device = make_device(guest)
+    device = make_push_device(guest)
     fcm.state.answer(device.token, "unavailable")
     app.config["PUSH_MAX_ATTEMPTS"] = 3
     with clock.frozen(NOON_MOSCOW) as advance:
@@ -183,7 +183,7 @@ def test_server_errors_back_off_and_give_up_after_max_attempts(app, fcm):
 
 def test_quiet_hours_defer_a_campaign_to_the_guests_morning(fcm):
     hotel, [guest] = _audience(1, time_zone="Asia/Vladivostok")  # UTC+10
-    make_device(guest)
+    make_push_device(guest)
     late_evening = datetime(2026, 12, 1, 12, 30, tzinfo=UTC)  # 22:30 in Vladivostok
     with clock.frozen(late_evening) as advance:
         _campaign(hotel)
@@ -198,7 +198,7 @@ def test_quiet_hours_defer_a_campaign_to_the_guests_morning(fcm):
 
 def test_frequency_cap_holds_across_campaigns_but_the_offer_still_lands_in_the_inbox(app, fcm):
     hotel, [guest] = _audience(1)
-    make_device(guest)
+    make_push_device(guest)
     with clock.frozen(NOON_MOSCOW) as advance:
         for _ in range(3):
             _campaign(hotel)
@@ -215,7 +215,7 @@ def test_frequency_cap_holds_across_campaigns_but_the_offer_still_lands_in_the_i
 
 def test_campaigns_need_marketing_consent_but_transactional_pushes_do_not(fcm):
     hotel, [guest] = _audience(1, consent=False)
-    make_device(guest)
+    make_push_device(guest)
     with clock.frozen(NOON_MOSCOW):
         _campaign(hotel)
         jobs.run_campaigns()
@@ -228,7 +228,7 @@ def test_campaigns_need_marketing_consent_but_transactional_pushes_do_not(fcm):
 
 def test_transactional_pushes_follow_the_guests_settings_and_only_staff_replies_notify(fcm):
     guest = make_guest()
-    make_device(guest)
+    make_push_device(guest)
     with unit_of_work():
         services.replace_settings(guest_id=guest.id, settings={"booking": True, "request": False, "stay": True,
                                                                "chat": True})
@@ -244,7 +244,7 @@ def test_transactional_pushes_follow_the_guests_settings_and_only_staff_replies_
 def test_checkout_reminder_goes_once_on_departure_day_in_hotel_time(fcm):
     hotel = make_hotel(time_zone="Asia/Vladivostok")
     guest = make_guest(hotels=[hotel])
-    make_device(guest)
+    make_push_device(guest)
     with clock.frozen(datetime(2026, 12, 2, 21, 30, tzinfo=UTC)) as advance:  # 07:30 on 3 December there
         make_stay(guest, make_room(make_room_type(hotel)), check_in=date(2026, 12, 1), nights=2)
         jobs.queue_checkout_reminders()
@@ -258,7 +258,7 @@ def test_checkout_reminder_goes_once_on_departure_day_in_hotel_time(fcm):
 
 def test_recurring_campaign_reaches_its_audience_once_per_run(fcm):
     hotel, [guest] = _audience(1)
-    make_device(guest)
+    make_push_device(guest)
     with clock.frozen(NOON_MOSCOW) as advance:
         campaign = _campaign(hotel, send_at=NOON_MOSCOW, repeat_every_days=14)
         jobs.run_campaigns()
@@ -281,7 +281,7 @@ def test_birthday_offer_goes_a_month_ahead_by_the_guests_own_date_across_the_dat
         _, [pago_pago] = _audience(1, hotel=hotel, time_zone="Pacific/Pago_Pago", birth_date=date(1985, 6, 1))
         _, [other_day] = _audience(1, hotel=hotel, time_zone="Pacific/Kiritimati", birth_date=date(1990, 6, 3))
         for guest in (kiritimati, pago_pago, other_day):
-            make_device(guest)
+            make_push_device(guest)
         _campaign(hotel, trigger="birthday")
         jobs.send_birthday_offers()
         jobs.send_birthday_offers()
@@ -358,7 +358,7 @@ def test_segment_filters_are_evaluated_in_the_database():
         with unit_of_work():
             db.session.add(GuestPreferences(guest_id=summer.id, diet=["vegan", "halal"], quiet_room=True))
             db.session.add(GuestPreferences(guest_id=winter.id, diet=["vegetarian"], floor="high"))
-        make_device(winter)
+        make_push_device(winter)
         give_consent(both)
         give_consent(winter)
         give_consent(winter, granted=False)
@@ -398,7 +398,7 @@ def test_quiet_hours_window_arithmetic():
 
 def test_flask_push_send_sends_the_due_pushes(app, fcm):
     guest = make_guest()
-    make_device(guest)
+    make_push_device(guest)
     with unit_of_work():
         events.record("booking.created", guest_id=guest.id, subject_id=4)
         services.queue_event_notifications()

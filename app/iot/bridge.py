@@ -1,0 +1,268 @@
+"""The bridge process (`flask iot bridge`): MQTT in, database out, and the command outbox back to MQTT.
+
+One thread owns the database work: paho's network thread only queues events (mqtt.Connection), and this loop
+handles each incoming message in its own unit of work, so a bad payload or a failing message is logged, rolled
+back and skipped, never the end of the loop. Commands are published outside any transaction; their state moves
+to `sent` when the broker's PUBACK comes back, to `acknowledged`/`failed` when the device answers.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from app.core.db import unit_of_work
+from app.extensions import db
+from app.iot import mqtt, services, topics
+from app.iot.services.commands import NOTIFY_CHANNEL
+
+log = logging.getLogger(__name__)
+MAX_PAYLOAD = 16 * 1024
+WAKE = "wake"
+DISCOVERY_BATCH = 50
+
+
+class BadPayload(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    broker: mqtt.BrokerSettings
+    bridge_id: str
+    scope: str = "all"
+    shared_group: str | None = "bridges"
+    poll_seconds: float = 0.2
+    heartbeat_seconds: float = 10.0
+    aggregate_seconds: float = 0.5
+    discovery: bool = True
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> BridgeSettings:
+        broker = mqtt.settings_from_url(config["MQTT_URL"], max_inflight=config["MQTT_MAX_INFLIGHT"],
+                                        session_expiry_seconds=config["IOT_SESSION_EXPIRY_SECONDS"])
+        values = {"broker": broker, "bridge_id": config["IOT_BRIDGE_ID"], "scope": config["IOT_BRIDGE_SCOPE"],
+                  "shared_group": config["IOT_SHARED_GROUP"] or None,
+                  "poll_seconds": config["IOT_BRIDGE_POLL_SECONDS"],
+                  "heartbeat_seconds": config["IOT_BRIDGE_HEARTBEAT_SECONDS"], "discovery": config["IOT_DISCOVERY"]}
+        return cls(**{**values, **overrides})
+
+
+def decode_json_object(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD:
+        raise BadPayload(f"payload of {len(payload)} bytes")
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise BadPayload(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise BadPayload("not a JSON object")
+    return value
+
+
+def decode_availability(payload: bytes) -> bool:
+    if payload == topics.ONLINE:
+        return True
+    if payload == topics.OFFLINE:
+        return False
+    raise BadPayload(f"availability must be online or offline, got {payload[:40]!r}")
+
+
+class Bridge:
+    def __init__(self, app: Flask, settings: BridgeSettings) -> None:
+        self.app = app
+        self.settings = settings
+        self.events: queue.Queue[Any] = queue.Queue()
+        self.inflight: dict[int, int] = {}  # paho mid -> command id, published and waiting for PUBACK
+        self.dirty_rooms: set[int] = set()
+        self.stopping = threading.Event()
+        self.handled = 0  # messages handled (stored or skipped): for tests and the benchmark
+        status = topics.bridge_status_topic(settings.scope, settings.bridge_id)
+        self.offline = mqtt.Outgoing(status, topics.OFFLINE, retain=True)
+        self.connection = mqtt.Connection(
+            settings.broker, client_id=f"bridge-{settings.bridge_id}", on_event=self.events.put,
+            subscriptions=topics.bridge_subscriptions(settings.shared_group), will=self.offline,
+            birth=mqtt.Outgoing(status, topics.ONLINE, retain=True))
+        self._last_event_id = 0
+        self._discovery_backlog: list[tuple[str, dict]] = []
+        self._next_heartbeat = 0.0
+        self._next_aggregate = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until stop() (or SIGINT/SIGTERM in the CLI)."""
+        with self.app.app_context():
+            with unit_of_work():
+                self._last_event_id = services.last_event_id()
+            waker = self._start_waker()
+            self.connection.start()
+            try:
+                while not self.stopping.is_set():
+                    self._drain(self.settings.poll_seconds)
+                    self._tick()
+            finally:
+                self.connection.stop(final=self.offline)
+                self._safely(services.bridge_stopped, bridge_id=self.settings.bridge_id)
+                if waker is not None:
+                    waker.join(timeout=5)
+                db.session.remove()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.events.put(WAKE)
+
+    def _safely(self, use_case: Any, **kwargs: Any) -> Any:
+        """One unit of work; a failure is logged and rolled back, and the loop goes on."""
+        try:
+            with unit_of_work():
+                return use_case(**kwargs)
+        except Exception:
+            log.exception("bridge: %s failed", getattr(use_case, "__name__", use_case))
+            return None
+
+    # -- events from the network thread ---------------------------------------------------------------------------
+
+    def _drain(self, timeout: float) -> None:
+        try:
+            event = self.events.get(timeout=timeout)
+        except queue.Empty:
+            return
+        for _ in range(1000):
+            self._handle(event)
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, event: Any) -> None:
+        if isinstance(event, mqtt.Received):
+            self._handle_message(event)
+        elif isinstance(event, mqtt.Published):
+            command_id = self.inflight.pop(event.mid, None)
+            if command_id is not None:
+                if event.ok:
+                    self._safely(services.mark_sent, command_id=command_id)
+                else:
+                    self._safely(services.mark_refused, command_id=command_id, reason=event.reason)
+        elif isinstance(event, mqtt.Connected):
+            # paho dropped every unacknowledged publish (mqtt.py): the outbox publishes them again, with the
+            # expiry that is left, since they are still pending and claimed by this bridge.
+            log.info("bridge connected (session present: %s, %d publishes to redo)", event.session_present,
+                     len(self.inflight))
+            self.inflight.clear()
+            self._next_aggregate = 0.0
+            if self.settings.discovery:
+                self._discovery_backlog = self._safely(services.discovery_configs) or []
+        elif isinstance(event, mqtt.Disconnected):
+            log.warning("bridge disconnected: %s", event.reason)
+
+    def _handle_message(self, message: mqtt.Received) -> None:
+        self.handled += 1
+        parsed = topics.parse(message.topic)
+        if parsed is None:
+            log.warning("bridge: message on unexpected topic %s skipped", message.topic)
+            return
+        try:
+            with unit_of_work():
+                device = self._store(parsed, message)
+        except BadPayload as error:
+            log.warning("bridge: bad payload on %s skipped: %s", message.topic, error)
+            return
+        except Exception:
+            log.exception("bridge: message on %s failed and was skipped", message.topic)
+            return
+        if device is not None:
+            self.dirty_rooms.add(device.room_id)
+
+    def _store(self, parsed: topics.DeviceTopic, message: mqtt.Received) -> Any:
+        if parsed.leaf == topics.STATE:
+            return services.record_state(device_topic=parsed.device_topic, state=decode_json_object(message.payload))
+        if parsed.leaf == topics.AVAILABILITY:
+            return services.record_availability(device_topic=parsed.device_topic,
+                                                online=decode_availability(message.payload))
+        if not message.correlation_data:
+            raise BadPayload("a response without correlation data")
+        try:
+            correlation_id = message.correlation_data.decode("ascii")
+        except UnicodeDecodeError:
+            raise BadPayload("correlation data is not a command id") from None
+        services.record_response(correlation_id=correlation_id, response=decode_json_object(message.payload))
+        return None
+
+    # -- periodic work ------------------------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_heartbeat:
+            self._next_heartbeat = now + self.settings.heartbeat_seconds
+            self._safely(services.heartbeat, bridge_id=self.settings.bridge_id)
+            self._safely(services.expire_overdue)
+        if self.connection.connected:
+            self._publish_commands()
+            self._publish_discovery()
+            if now >= self._next_aggregate:
+                self._next_aggregate = now + self.settings.aggregate_seconds
+                self._publish_aggregates()
+
+    def _publish_commands(self) -> None:
+        due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id,
+                           skip_ids=frozenset(self.inflight.values())) or []
+        for command in due:
+            mid = self.connection.publish(mqtt.Outgoing(
+                command.topic, command.payload, qos=1, retain=False, expiry_seconds=command.expiry_seconds,
+                response_topic=command.response_topic, correlation_data=command.correlation_data))
+            if mid is None:
+                return  # the link dropped: the claim stays ours and the reconnect publishes them again
+            self.inflight[mid] = command.command_id
+
+    def _publish_aggregates(self) -> None:
+        result = self._safely(services.rooms_touched_after, last_event_id=self._last_event_id)
+        if result is not None:
+            self._last_event_id, rooms = result
+            self.dirty_rooms |= rooms
+        rooms, self.dirty_rooms = self.dirty_rooms, set()
+        for room_id in rooms:
+            aggregate = self._safely(services.room_aggregate, room_id=room_id)
+            if aggregate is not None:
+                topic, body = aggregate
+                self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True))
+
+    def _publish_discovery(self) -> None:
+        # A slice per tick: thousands of publishes at once would sit in paho's queue, which it scans on every
+        # PUBACK, and delay the commands behind them.
+        backlog = self._discovery_backlog
+        batch, self._discovery_backlog = backlog[:DISCOVERY_BATCH], backlog[DISCOVERY_BATCH:]
+        for topic, config in batch:
+            self.connection.publish(mqtt.Outgoing(topic, json.dumps(config).encode(), qos=1, retain=True))
+
+    # -- PostgreSQL: wake up at once when a command is committed -------------------------------------------------
+
+    def _start_waker(self) -> threading.Thread | None:
+        if db.engine.dialect.name != "postgresql":
+            return None
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        thread = threading.Thread(target=self._listen, args=(url,), name="iot-listen", daemon=True)
+        thread.start()
+        return thread
+
+    def _listen(self, url: str) -> None:
+        import psycopg
+
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    while not self.stopping.is_set():
+                        for _ in connection.notifies(timeout=1.0):
+                            self.events.put(WAKE)
+            except Exception:
+                log.exception("bridge: LISTEN connection failed; polling until it is back")
+                self.stopping.wait(5)

@@ -1,0 +1,230 @@
+"""What the bridge does inside its units of work: store what devices report, and run the command outbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import delete, or_, select
+
+from app.bookings import services as bookings
+from app.bookings.models import Booking, BookingStatus, RoomState
+from app.core import clock, events
+from app.core.events import DomainEvent
+from app.extensions import db
+from app.iot import topics
+from app.iot.models import BridgeHeartbeat, CommandStatus, Device, DeviceCommand, DeviceKind, DeviceReading
+from app.iot.services.commands import record_transition
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 30  # another bridge leaves a claimed command alone this long (then it may publish it itself)
+ROOM_EVENTS = ("room.dnd_changed", "booking.checked_in", "booking.checked_out")
+
+
+@dataclass(frozen=True)
+class CommandToPublish:
+    command_id: int
+    topic: str
+    payload: bytes
+    expiry_seconds: int
+    response_topic: str
+    correlation_data: bytes
+
+
+def _device(device_topic: str) -> Device | None:
+    return db.session.scalar(select(Device).where(Device.topic == device_topic))
+
+
+# -- what devices report -------------------------------------------------------------------------------------------
+
+def record_state(*, device_topic: str, state: dict[str, Any]) -> Device | None:
+    """Store a device's state (and history) when it changed; a fault opens `device.fault` once per fault."""
+    device = _device(device_topic)
+    if device is None:
+        log.warning("state from an unregistered device %s skipped", device_topic)
+        return None
+    if state == device.state:
+        return device
+    now = clock.now()
+    device.state, device.state_at = state, now
+    db.session.add(DeviceReading(device_id=device.id, state=state, recorded_at=now))
+    events.record("device.state_changed", hotel_id=device.hotel_id, subject_id=device.id,
+                  payload={"room_id": device.room_id, "kind": device.kind, "state": state})
+    _track_fault(device, state.get("fault"))
+    if device.kind == DeviceKind.INDICATOR and state.get("changed_by") == "button":
+        _pressed(device, state.get("mode"))
+    return device
+
+
+def _track_fault(device: Device, fault: Any) -> None:
+    fault = str(fault)[:200] if fault else None
+    if fault and fault != device.fault:
+        events.record("device.fault", hotel_id=device.hotel_id, subject_id=device.id,
+                      payload={"room_id": device.room_id, "kind": device.kind, "reason": "reported", "fault": fault})
+    device.fault = fault
+
+
+def _pressed(device: Device, mode: Any) -> None:
+    """The room's DND / make-up-room button: the API's room state follows it (and so does housekeeping)."""
+    if mode not in {state.value for state in RoomState}:
+        log.warning("indicator %s reported an unknown mode %r", device.topic, mode)
+        return
+    stay = bookings.occupied_stay_for_room(room_id=device.room_id)
+    if stay is not None:
+        bookings.set_room_state(booking=stay, state=mode, source="device")
+
+
+def record_availability(*, device_topic: str, online: bool) -> Device | None:
+    """Store a device's availability (its retained status or last will) when it changed."""
+    device = _device(device_topic)
+    if device is None:
+        log.warning("availability from an unregistered device %s skipped", device_topic)
+        return None
+    if device.available == online:
+        return device
+    now = clock.now()
+    device.available, device.availability_at = online, now
+    if online:
+        device.offline_alerted = False
+    db.session.add(DeviceReading(device_id=device.id, available=online, recorded_at=now))
+    events.record("device.availability_changed", hotel_id=device.hotel_id, subject_id=device.id,
+                  payload={"room_id": device.room_id, "kind": device.kind, "available": online})
+    return device
+
+
+def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceCommand | None:
+    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing."""
+    command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
+    if command is None:
+        log.warning("response for an unknown command %s skipped", correlation_id)
+        return None
+    if command.status in (CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED):
+        return command
+    if command.status == CommandStatus.EXPIRED:
+        log.warning("command %s acknowledged after it was marked expired", command.id)
+    command.result = response
+    command.claimed_by = command.claimed_until = None
+    ok = response.get("status") == "ok"
+    record_transition(command, CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED)
+    return command
+
+
+# -- the outbox ----------------------------------------------------------------------------------------------------
+
+def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[int] = frozenset()
+                       ) -> list[CommandToPublish]:
+    """Take pending commands to publish: unclaimed ones, or ones this bridge claimed (published, no PUBACK yet).
+
+    Each gets the expiry that is left, rounded down, so the broker drops it before it could arrive late; one with
+    less than a second left is expired instead of published.
+    """
+    now = clock.now()
+    query = (select(DeviceCommand).where(
+        DeviceCommand.status == CommandStatus.PENDING,
+        or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now,
+            DeviceCommand.claimed_by == bridge_id))
+        .order_by(DeviceCommand.id).limit(limit).with_for_update(skip_locked=True))
+    if skip_ids:
+        query = query.where(DeviceCommand.id.not_in(list(skip_ids)))
+    due = []
+    for command in db.session.scalars(query):
+        remaining = math.floor((command.expires_at - now).total_seconds())
+        if remaining < 1:
+            record_transition(command, CommandStatus.EXPIRED)
+            continue
+        command.claimed_by, command.claimed_until = bridge_id, now + timedelta(seconds=CLAIM_SECONDS)
+        command.publish_count += 1
+        due.append(_to_publish(command, remaining))
+    return due
+
+
+def _to_publish(command: DeviceCommand, remaining: int) -> CommandToPublish:
+    device = command.device
+    body = {"id": command.id, "values": command.values, "expires_at": command.expires_at.isoformat()}
+    return CommandToPublish(
+        command_id=command.id, topic=f"{device.topic}/{topics.SET}",
+        payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining,
+        response_topic=f"{device.topic}/{topics.RESPONSE}", correlation_data=command.correlation_id.encode())
+
+
+def mark_sent(*, command_id: int) -> None:
+    """The broker has the command (PUBACK); its acknowledgement may even have come first."""
+    command = db.session.get(DeviceCommand, command_id)
+    if command is not None and command.status == CommandStatus.PENDING:
+        command.claimed_by = command.claimed_until = None
+        record_transition(command, CommandStatus.SENT)
+
+
+def mark_refused(*, command_id: int, reason: str) -> None:
+    """The broker refused the publish (a PUBACK failure reason, e.g. not authorised)."""
+    command = db.session.get(DeviceCommand, command_id)
+    if command is not None and command.status == CommandStatus.PENDING:
+        command.result = {"status": "error", "error": f"broker refused: {reason}"}
+        record_transition(command, CommandStatus.FAILED)
+
+
+def expire_overdue() -> int:
+    """Pending commands past their expiry, and sent ones unacknowledged past it plus a grace: expired."""
+    now = clock.now()
+    grace = timedelta(seconds=current_app.config["IOT_ACK_GRACE_SECONDS"])
+    overdue = db.session.scalars(select(DeviceCommand).where(or_(
+        (DeviceCommand.status == CommandStatus.PENDING) & (DeviceCommand.expires_at <= now),
+        (DeviceCommand.status == CommandStatus.SENT) & (DeviceCommand.expires_at <= now - grace),
+    )).order_by(DeviceCommand.id).limit(1000).with_for_update(skip_locked=True)).all()
+    for command in overdue:
+        record_transition(command, CommandStatus.EXPIRED)
+    return len(overdue)
+
+
+# -- bridge bookkeeping ------------------------------------------------------------------------------------------
+
+def heartbeat(*, bridge_id: str) -> None:
+    beat = db.session.get(BridgeHeartbeat, bridge_id)
+    if beat is None:
+        db.session.add(BridgeHeartbeat(bridge_id=bridge_id, seen_at=clock.now()))
+    else:
+        beat.seen_at = clock.now()
+
+
+def bridge_stopped(*, bridge_id: str) -> None:
+    db.session.execute(delete(BridgeHeartbeat).where(BridgeHeartbeat.bridge_id == bridge_id))
+
+
+def rooms_touched_after(last_event_id: int) -> tuple[int, set[int]]:
+    """Rooms whose occupancy or DND changed since an event id (their aggregate state must be republished)."""
+    rooms: set[int] = set()
+    for event in events.events_after(last_event_id, types=ROOM_EVENTS, limit=500):
+        last_event_id = event.id
+        if isinstance(event.payload.get("room_id"), int):
+            rooms.add(event.payload["room_id"])
+    return last_event_id, rooms
+
+
+def last_event_id() -> int:
+    return db.session.scalar(select(DomainEvent.id).order_by(DomainEvent.id.desc()).limit(1)) or 0
+
+
+def room_aggregate(*, room_id: int) -> tuple[str, dict[str, Any]] | None:
+    """The room's aggregate state topic and payload: occupancy, DND / make-up-room, climate, sensors."""
+    devices = list(db.session.scalars(select(Device).where(Device.room_id == room_id).order_by(Device.id)))
+    if not devices:
+        return None
+    stay = db.session.scalar(select(Booking).where(Booking.room_id == room_id,
+                                                   Booking.status == BookingStatus.IN_HOUSE).limit(1))
+    by_kind: dict[str, dict] = {}
+    for device in devices:
+        by_kind.setdefault(device.kind, device.state or {})
+    return f"{devices[0].room_topic}/{topics.STATE}", {
+        "occupied": stay is not None,
+        "room_state": stay.room_state if stay else RoomState.NONE.value,
+        "climate": by_kind.get(DeviceKind.CLIMATE),
+        "sensors": by_kind.get(DeviceKind.SENSOR),
+        "devices_online": sum(1 for d in devices if d.available),
+        "devices": len(devices),
+        "at": clock.now().isoformat(),
+    }

@@ -1,0 +1,259 @@
+"""The IoT benchmark (issue "MQTT bridge"): run by bench/run-iot, which starts the broker and the database.
+
+Measures, in one run, on one machine, through one Mosquitto:
+1. raw paho round trip: a requester publishes QoS 1 with response topic + correlation data, an echo client answers;
+2. command round trip through the system: POST /stays/{id}/room/commands (in-process Flask client) -> outbox ->
+   bridge process -> simulated device -> acknowledgement -> `acknowledged` committed (the command's completed_at);
+3. raw ingestion: one paho client subscribed to the state topics of 2,000 devices, messages/s received;
+4. bridge ingestion: the same burst of state messages, messages/s stored by one bridge process.
+Sequential round trips (one command at a time); latency from the wall clock of this process to completed_at
+written by the bridge (same machine, same clock).
+
+    python bench/iot.py --database-url URL --mqtt-url mqtt://127.0.0.1:PORT --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from app import create_app
+from app.core.db import unit_of_work
+from app.extensions import db
+from app.iot import mqtt
+from app.iot.models import DeviceCommand, DeviceReading
+from app.iot.simulator import DeviceSpec, SimulatedDevice
+from tests.factories import (
+    headers_for,
+    make_device,
+    make_guest,
+    make_hotel,
+    make_room,
+    make_room_type,
+    make_stay,
+)
+
+DEVICES = 2000
+ROOMS = 200
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"n": len(ordered), "p50": round(pick(0.50), 2), "p90": round(pick(0.90), 2), "p99": round(pick(0.99), 2),
+            "mean": round(statistics.fmean(ordered), 2)}
+
+
+def raw_client(host: str, port: int, name: str) -> paho.Client:
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"{name}-{uuid.uuid4().hex[:6]}",
+                         protocol=paho.MQTTv5)
+    client.max_inflight_messages_set(1000)
+    client.connect(host, port)
+    client.loop_start()
+    return client
+
+
+def raw_round_trip(host: str, port: int, count: int) -> list[float]:
+    """Requester -> echo responder -> requester, QoS 1 with MQTT 5 request/response properties."""
+    prefix = f"bench/{uuid.uuid4().hex[:6]}"
+    echo, requester = raw_client(host, port, "echo"), raw_client(host, port, "req")
+    ready = threading.Event()
+
+    def on_request(client, _userdata, message):
+        props = Properties(PacketTypes.PUBLISH)
+        props.CorrelationData = message.properties.CorrelationData
+        client.publish(message.properties.ResponseTopic, b'{"status":"ok"}', qos=1, properties=props)
+
+    echo.on_message = on_request
+    echo.subscribe(f"{prefix}/set", qos=1)
+    requester.on_message = lambda *_: ready.set()
+    requester.subscribe(f"{prefix}/response", qos=1)
+    time.sleep(0.5)
+    samples = []
+    for i in range(count):
+        ready.clear()
+        props = Properties(PacketTypes.PUBLISH)
+        props.ResponseTopic, props.CorrelationData = f"{prefix}/response", str(i).encode()
+        props.MessageExpiryInterval = 60
+        start = time.perf_counter()
+        requester.publish(f"{prefix}/set", b'{"values":{"on":true}}', qos=1, properties=props)
+        if not ready.wait(5):
+            raise RuntimeError("raw round trip timed out")
+        samples.append((time.perf_counter() - start) * 1000)
+    for client in (echo, requester):
+        client.loop_stop()
+        client.disconnect()
+    return samples
+
+
+def publish_burst(host: str, port: int, topics: list[str], rounds: int, tag: int) -> None:
+    """Every device publishes `rounds` changed states (retained, QoS 1), from 4 publisher connections."""
+    clients = [raw_client(host, port, "pub") for _ in range(4)]
+    infos = []
+    for r in range(rounds):
+        for i, topic in enumerate(topics):
+            payload = json.dumps({"temperature_c": 20 + r, "occupancy": bool(i % 2), "tag": tag}).encode()
+            infos.append(clients[i % 4].publish(topic, payload, qos=1, retain=True))
+            if len(infos) % 500 == 0:
+                infos[-1].wait_for_publish(timeout=30)
+    for info in infos[-50:]:
+        info.wait_for_publish(timeout=30)
+    for client in clients:
+        client.loop_stop()
+        client.disconnect()
+
+
+def raw_ingestion(host: str, port: int, hotel: str, topics: list[str], rounds: int) -> float:
+    expected = len(topics) * rounds
+    received = [0]
+    done = threading.Event()
+    first: list[float] = []
+
+    def on_message(*_):
+        if not first:
+            first.append(time.perf_counter())
+        received[0] += 1
+        if received[0] >= expected:
+            done.set()
+
+    subscriber = raw_client(host, port, "raw-sub")
+    subscriber.on_message = on_message
+    subscriber.subscribe(f"$share/raw{uuid.uuid4().hex[:6]}/hotel/{hotel}/room/+/+/state", qos=1)
+    time.sleep(0.5)
+    start = time.perf_counter()
+    threading.Thread(target=publish_burst, args=(host, port, topics, rounds, 1), daemon=True).start()
+    if not done.wait(300):
+        raise RuntimeError(f"raw subscriber got {received[0]} of {expected}")
+    elapsed = time.perf_counter() - start
+    subscriber.loop_stop()
+    subscriber.disconnect()
+    return expected / elapsed
+
+
+def readings_count() -> int:
+    with unit_of_work():
+        return db.session.query(DeviceReading).filter(DeviceReading.state.is_not(None)).count()
+
+
+def bridge_ingestion(host: str, port: int, topics: list[str], rounds: int) -> float:
+    before = readings_count()
+    expected = len(topics) * rounds
+    start = time.perf_counter()
+    threading.Thread(target=publish_burst, args=(host, port, topics, rounds, 2), daemon=True).start()
+    deadline = start + 600
+    while readings_count() - before < expected:
+        if time.perf_counter() > deadline:
+            raise RuntimeError("bridge ingestion timed out")
+        time.sleep(0.05)
+    return expected / (time.perf_counter() - start)
+
+
+def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count: int) -> list[float]:
+    headers = headers_for(guest)
+    samples = []
+    for i in range(count):
+        started = datetime.now(UTC)
+        response = client.post(f"/api/v1/stays/{stay.id}/room/commands", headers=headers,
+                               json={"device_id": device_id, "values": {"brightness": i % 100}})
+        assert response.status_code == 201, response.json
+        command_id = response.json["id"]
+        deadline = time.monotonic() + 10
+        while True:
+            with unit_of_work():
+                command = db.session.get(DeviceCommand, command_id, populate_existing=True)
+                status, completed = command.status, command.completed_at
+            if status == "acknowledged":
+                break
+            if status in ("failed", "expired") or time.monotonic() > deadline:
+                with unit_of_work():
+                    row = db.session.execute(text("SELECT status, claimed_by, publish_count FROM iot_commands "
+                                                  "WHERE id = :id"), {"id": command_id}).one()
+                raise RuntimeError(f"command {command_id} ended {status} (row: {tuple(row)})")
+            time.sleep(0.0005)
+        samples.append((completed - started).total_seconds() * 1000)
+    return samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--mqtt-url", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--round-trips", type=int, default=int(os.environ.get("BENCH_ROUND_TRIPS", 300)))
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_INGEST_ROUNDS", 5)))
+    args = parser.parse_args()
+    broker = mqtt.settings_from_url(args.mqtt_url)
+    app = create_app("development", {"SQLALCHEMY_DATABASE_URI": args.database_url, "RATELIMIT_ENABLED": False,
+                                     "MQTT_URL": args.mqtt_url, "LOG_LEVEL": "WARNING"})
+    logging.getLogger("app").setLevel(logging.WARNING)
+    with app.app_context():
+        db.create_all()
+        hotel = make_hotel(code=f"bench{uuid.uuid4().hex[:8]}")
+        room_type = make_room_type(hotel)
+        rooms = [make_room(room_type, number=f"{100 + n}") for n in range(ROOMS)]
+        devices = [make_device(room, "sensor", key=f"sensor{k}") for room in rooms for k in range(DEVICES // ROOMS)]
+        light = make_device(rooms[0], "light")
+        guest = make_guest(password=None)
+        stay = make_stay(guest, rooms[0])
+        topics = [f"{d.topic}/state" for d in devices]
+
+        results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "devices": len(devices)}
+        say = lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)  # noqa: E731
+        say("raw round trip")
+        results["raw_round_trip_ms"] = percentiles(raw_round_trip(broker.host, broker.port, args.round_trips))
+        say(f"raw round trip {results['raw_round_trip_ms']}; raw ingestion")
+        results["raw_ingestion_per_s"] = round(raw_ingestion(broker.host, broker.port, hotel.code, topics,
+                                                             args.rounds), 1)
+
+        env = {**os.environ, "APP_ENV": "development", "DATABASE_URL": args.database_url, "MQTT_URL": args.mqtt_url,
+               "IOT_BRIDGE_ID": f"bench-{uuid.uuid4().hex[:6]}", "IOT_SHARED_GROUP": f"b{uuid.uuid4().hex[:6]}",
+               "IOT_BRIDGE_POLL_SECONDS": os.environ.get("IOT_BRIDGE_POLL_SECONDS", "0.005"),
+               "LOG_LEVEL": os.environ.get("BENCH_BRIDGE_LOG_LEVEL", "WARNING"), "LOG_JSON": "0"}
+        log = (args.out / "bridge.log").open("w")
+        bridge = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "iot", "bridge"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        simulated = SimulatedDevice(DeviceSpec(light.topic, "light"), broker)
+        try:
+            simulated.start()
+            time.sleep(2)
+            client = app.test_client()
+            say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
+            command_round_trip(client, stay, guest, light.id, 20)  # warm-up, discarded
+            results["command_round_trip_ms"] = percentiles(
+                command_round_trip(client, stay, guest, light.id, args.round_trips))
+            say(f"command round trip {results['command_round_trip_ms']}; bridge ingestion")
+            results["bridge_ingestion_per_s"] = round(bridge_ingestion(broker.host, broker.port, topics,
+                                                                       args.rounds), 1)
+        finally:
+            simulated.stop()
+            bridge.terminate()
+            bridge.wait(timeout=20)
+        results["ingestion_ratio"] = round(results["bridge_ingestion_per_s"] / results["raw_ingestion_per_s"], 3)
+        results["verdicts"] = {
+            "command round trip p99 < 15 ms": results["command_round_trip_ms"]["p99"] < 15,
+            "bridge ingestion >= 0.5 x raw": results["ingestion_ratio"] >= 0.5,
+        }
+    (args.out / "iot-results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

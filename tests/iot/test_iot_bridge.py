@@ -1,0 +1,241 @@
+"""The bridge end to end against a real Mosquitto, with simulated room controllers, through the API."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from app.core import clock
+from app.core.db import unit_of_work
+from app.core.events import DomainEvent, events_after, record
+from app.extensions import db
+from app.iot import mqtt
+from app.iot.models import DeviceReading
+from tests.factories import headers_for, make_guest, make_stay
+from tests.iot.conftest import Listener, eventually, make_iot_room
+
+API = "/api/v1"
+
+
+def command_status(client, headers, stay_id, command_id):
+    return client.get(f"{API}/stays/{stay_id}/room/commands/{command_id}", headers=headers).json["status"]
+
+
+def device_view(client, headers, stay_id, kind):
+    devices = client.get(f"{API}/stays/{stay_id}/room/devices", headers=headers).json
+    return next(device for device in devices if device["kind"] == kind)
+
+
+def test_guest_command_is_acknowledged_and_the_new_state_is_visible(client, iot_room, in_house, start_bridge,
+                                                                     simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    eventually(lambda: device_view(client, headers, stay.id, "light")["available"] is True, what="light online")
+
+    response = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers,
+                           json={"device_id": iot_room.devices["light"].id, "values": {"on": True, "brightness": 40}})
+    assert response.status_code == 201 and response.json["status"] == "pending"
+    command_id = response.json["id"]
+
+    eventually(lambda: command_status(client, headers, stay.id, command_id) == "acknowledged", what="the ack")
+    assert device_view(client, headers, stay.id, "light")["state"]["brightness"] == 40 or eventually(
+        lambda: device_view(client, headers, stay.id, "light")["state"]["brightness"] == 40, what="light state")
+    [received] = devices["light"].received
+    assert received["id"] == command_id and received["values"] == {"on": True, "brightness": 40}
+    assert received["_retain"] is False
+    assert received["_response_topic"] == f"{iot_room.devices['light'].topic}/response"
+    assert received["_correlation"] and 1 <= received["_expiry_seconds"] <= 120
+    body = client.get(f"{API}/stays/{stay.id}/room/commands/{command_id}", headers=headers).json
+    assert body["sent_at"] and body["completed_at"] and body["result"]["status"] == "ok"
+
+
+def test_unlock_is_short_lived_audited_and_never_retained(client, mqtt_broker, iot_room, in_house, start_bridge,
+                                                          simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    response = client.post(f"{API}/stays/{stay.id}/room/unlock", headers=headers)
+    assert response.status_code == 201
+    eventually(lambda: command_status(client, headers, stay.id, response.json["id"]) == "acknowledged",
+               what="the unlock ack")
+    assert devices["lock"].state["locked"] is False
+    assert devices["lock"].received[0]["_expiry_seconds"] <= 10
+
+    # A subscriber that connects now gets every retained message of the hotel: states yes, a command never.
+    with Listener(mqtt_broker, f"hotel/{iot_room.hotel.code}/#") as listener:
+        eventually(lambda: any(m.topic.endswith("/lock/state") for m in listener.messages), what="retained state")
+        time.sleep(0.5)  # let every retained message arrive
+    retained = [m.topic for m in listener.messages if m.retain]
+    assert f"{iot_room.devices['lock'].topic}/state" in retained
+    assert not [topic for topic in retained if topic.endswith("/set")]
+
+
+def test_commands_accepted_while_the_broker_is_down_are_delivered_once_after_it_returns(
+        client, mqtt_broker, iot_room, in_house, start_bridge, simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    light, curtains = iot_room.devices["light"].id, iot_room.devices["curtains"].id
+
+    def send(device_id, values):
+        response = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers,
+                               json={"device_id": device_id, "values": values})
+        assert response.status_code == 201
+        return response.json["id"]
+
+    before = send(light, {"brightness": 10})  # in flight when the broker goes away, or already delivered
+    mqtt_broker.stop()
+    during = [send(light, {"brightness": 20 + i}) for i in range(3)] + [send(curtains, {"position": 50})]
+    assert {command_status(client, headers, stay.id, c) for c in during} == {"pending"}
+    mqtt_broker.start()
+
+    for command_id in [before, *during]:
+        eventually(lambda c=command_id: command_status(client, headers, stay.id, c) == "acknowledged",
+                   what=f"command {command_id} acknowledged")
+    executed = devices["light"].executed + devices["curtains"].executed
+    assert sorted(executed) == sorted([before, *during])  # none lost, none repeated
+    assert devices["light"].state["brightness"] == 22
+
+
+def test_an_expired_unlock_is_never_delivered(client, app, iot_room, in_house, start_bridge, simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    # Accepted 20 s ago (the bridge was down): its 10 s have passed before any bridge could publish it.
+    with clock.frozen(clock.now() - timedelta(seconds=20)):
+        late = client.post(f"{API}/stays/{stay.id}/room/unlock", headers=headers).json["id"]
+    devices = simulate(iot_room)
+    start_bridge()
+    eventually(lambda: command_status(client, headers, stay.id, late) == "expired", what="the unlock to expire")
+    fresh = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers,
+                        json={"device_id": iot_room.devices["light"].id, "values": {"on": True}}).json["id"]
+    eventually(lambda: command_status(client, headers, stay.id, fresh) == "acknowledged", what="a later command")
+    assert devices["lock"].received == [] and devices["lock"].state["locked"] is True
+
+
+def test_the_broker_drops_an_unlock_whose_expiry_passes_while_the_lock_is_offline(
+        client, app, iot_room, in_house, start_bridge, simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    devices = simulate(iot_room)
+    devices["lock"].kill()  # the lock's persistent session stays: the broker queues commands for it
+    start_bridge()
+    app.config["IOT_LOCK_COMMAND_TTL_SECONDS"] = 4
+    try:
+        unlock = client.post(f"{API}/stays/{stay.id}/room/unlock", headers=headers).json["id"]
+    finally:
+        app.config["IOT_LOCK_COMMAND_TTL_SECONDS"] = 10
+    status = eventually(lambda: command_status(client, headers, stay.id, unlock) != "pending" and
+                        command_status(client, headers, stay.id, unlock), what="the unlock at the broker")
+    assert status == "sent"  # the broker holds it for the lock's session
+    time.sleep(4.5)  # past the message expiry
+    devices["lock"].connection = mqtt.Connection(  # the lock comes back with the same client id and session
+        devices["lock"].connection.settings, client_id=devices["lock"].connection.client_id,
+        on_event=devices["lock"]._on_event, subscriptions=[(f"{iot_room.devices['lock'].topic}/set", 1)])
+    devices["lock"].start()
+    eventually(lambda: devices["lock"].connection.connected, what="the lock to reconnect")
+    time.sleep(1)
+    assert devices["lock"].received == []
+
+
+def test_killing_a_device_connection_flips_its_availability(client, iot_room, in_house, start_bridge, simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    eventually(lambda: device_view(client, headers, stay.id, "climate")["available"] is True, what="online")
+    devices["climate"].kill()
+    eventually(lambda: device_view(client, headers, stay.id, "climate")["available"] is False, what="offline")
+
+
+def test_dnd_round_trip_between_app_and_room(client, iot_room, in_house, start_bridge, simulate):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    assert client.put(f"{API}/stays/{stay.id}/room-status", headers=headers, json={"state": "dnd"}).status_code == 200
+    eventually(lambda: devices["indicator"].state["mode"] == "dnd", what="the indicator to show DND")
+
+    devices["indicator"].press_button("make_up_room")
+    eventually(lambda: client.get(f"{API}/stays/{stay.id}", headers=headers).json["room_state"] == "make_up_room",
+               what="the button to reach the API")
+    with unit_of_work():
+        changes = events_after(0, types=["room.dnd_changed"])
+        assert [(e.payload["state"], e.payload["source"]) for e in changes] == [
+            ("dnd", "app"), ("make_up_room", "device")]
+
+
+def test_welcome_scene_at_check_in_in_two_hotels_from_the_same_preferences(start_bridge, simulate):
+    rooms = [make_iot_room(kinds=["climate", "light", "curtains"]) for _ in range(2)]
+    guest = make_guest()
+    stays = [make_stay(guest, room.room) for room in rooms]
+    start_bridge()
+    simulated = [simulate(room) for room in rooms]
+    for room, stay in zip(rooms, stays, strict=True):
+        with unit_of_work():
+            record("booking.checked_in", hotel_id=room.hotel.id, guest_id=guest.id, subject_id=stay.id,
+                   payload={"room_id": room.room.id, "room_number": room.room.number, "language": "en",
+                            "preferences": {"room_temperature_c": "22.5", "light_level": 35}})
+    for devices in simulated:
+        eventually(lambda d=devices: d["climate"].state["setpoint_c"] == 22.5 and d["climate"].state["power"],
+                   what="the welcome setpoint")
+        eventually(lambda d=devices: d["light"].state == {"on": True, "brightness": 35}, what="the welcome light")
+        eventually(lambda d=devices: d["curtains"].state["position"] == 100, what="the curtains open")
+
+
+def test_a_fault_records_one_fault_event_however_often_it_is_reported(client, iot_room, in_house, start_bridge,
+                                                                      simulate):
+    start_bridge()
+    devices = simulate(iot_room)
+    climate = devices["climate"]
+    for temperature in (25.0, 26.0, 27.0):
+        climate.report(fault="compressor", temperature_c=temperature)
+
+    def readings():
+        with unit_of_work():
+            return db.session.query(DeviceReading).filter_by(device_id=iot_room.devices["climate"].id,
+                                                             available=None).count()
+
+    eventually(lambda: readings() >= 4, what="every report stored")  # the first state + three reports
+    with unit_of_work():
+        faults = events_after(0, types=["device.fault"])
+    assert len(faults) == 1 and faults[0].payload["fault"] == "compressor"
+
+
+def test_a_bad_payload_is_skipped_and_the_bridge_carries_on(client, mqtt_broker, iot_room, in_house, start_bridge):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    topic = iot_room.devices["sensor"].topic
+    with Listener(mqtt_broker, "nothing/here") as sender:
+        for payload in (b"{not json", b"[1, 2]", b"\xff\xfe", b"maybe"):
+            sender.publish(f"{topic}/state", payload)
+            sender.publish(f"{topic}/availability", payload)
+        sender.publish(f"{topic}/response", b'{"status": "ok"}')  # no correlation data
+        sender.publish(f"{topic}/state", b'{"occupancy": true, "temperature_c": 21.5}')
+    eventually(lambda: (device_view(client, headers, stay.id, "sensor")["state"] or {}).get("occupancy") is True,
+               what="the good message after the bad ones")
+
+
+def test_two_bridges_in_one_group_split_the_messages(client, iot_room, in_house, start_bridge, simulate):
+    first = start_bridge()
+    second = start_bridge(shared_group=first.bridge.settings.shared_group)
+    devices = simulate(iot_room)
+    for level in range(1, 21):
+        devices["light"].report(brightness=level)
+
+    def light_readings():
+        with unit_of_work():
+            return db.session.query(DeviceReading).filter_by(device_id=iot_room.devices["light"].id,
+                                                             available=None).count()
+
+    eventually(lambda: light_readings() == 21, what="each state stored once")  # initial state + 20
+    time.sleep(0.5)
+    assert light_readings() == 21
+    assert first.bridge.handled and second.bridge.handled  # both took a share
+    with unit_of_work():
+        changed = db.session.query(DomainEvent).filter_by(type="device.state_changed").count()
+    assert changed >= 21

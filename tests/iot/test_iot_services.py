@@ -1,0 +1,226 @@
+"""IoT rules without a broker: the outbox's expiry and claims, acknowledgements, subscribers, upkeep jobs,
+and the bridge's message handling driven with a fake connection."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from app.bookings import services as bookings
+from app.core import clock
+from app.core.db import unit_of_work
+from app.core.events import events_after, record
+from app.extensions import db
+from app.iot import jobs, mqtt, services
+from app.iot.bridge import Bridge, BridgeSettings
+from app.iot.models import CommandStatus, DeviceCommand, DeviceReading
+from tests.factories import make_guest, make_stay
+from tests.iot.conftest import make_iot_room
+
+
+def issue(device, values, **kwargs):
+    with unit_of_work():
+        return services.issue(device=db.session.merge(device), values=values, issued_by="system", source="test",
+                              **kwargs)
+
+
+def status_of(command_id):
+    with unit_of_work():
+        return db.session.get(DeviceCommand, command_id).status
+
+
+def test_claim_publishes_with_the_expiry_left_rounded_down_and_expires_what_is_too_late(iot_room):
+    start = clock.now()
+    with clock.frozen(start) as advance:
+        lock = issue(iot_room.devices["lock"], {"locked": False})  # 10 s
+        light = issue(iot_room.devices["light"], {"on": True})  # 120 s
+        advance(timedelta(seconds=3.5))
+        with unit_of_work():
+            due = services.claim_due_commands(bridge_id="b1")
+        assert [(c.command_id, c.expiry_seconds) for c in due] == [(lock.id, 6), (light.id, 116)]
+        body = json.loads(due[0].payload)
+        assert body["values"] == {"locked": False} and due[0].topic.endswith("/lock/set")
+        assert due[0].response_topic.endswith("/lock/response") and due[0].correlation_data
+        advance(timedelta(seconds=6))  # 0.5 s left on the unlock: never published again
+        with unit_of_work():
+            again = services.claim_due_commands(bridge_id="b1")
+    assert [c.command_id for c in again] == [light.id]
+    assert status_of(lock.id) == CommandStatus.EXPIRED
+
+
+def test_a_command_claimed_by_one_bridge_is_left_alone_by_another_until_the_claim_lapses(iot_room):
+    command = issue(iot_room.devices["light"], {"on": True})
+    with clock.frozen(clock.now()) as advance:
+        with unit_of_work():
+            assert [c.command_id for c in services.claim_due_commands(bridge_id="b1")] == [command.id]
+        with unit_of_work():
+            assert services.claim_due_commands(bridge_id="b2") == []
+        advance(timedelta(seconds=31))
+        with unit_of_work():
+            assert [c.command_id for c in services.claim_due_commands(bridge_id="b2")] == [command.id]
+
+
+def test_acknowledgement_moves_the_command_once_and_records_events(iot_room):
+    command = issue(iot_room.devices["light"], {"on": True})
+    with unit_of_work():
+        services.mark_sent(command_id=command.id)
+    with unit_of_work():
+        services.record_response(correlation_id=command.correlation_id, response={"status": "ok"})
+    with unit_of_work():
+        services.record_response(correlation_id=command.correlation_id, response={"status": "error"})
+        services.mark_sent(command_id=command.id)  # a late PUBACK changes nothing either
+    assert status_of(command.id) == CommandStatus.ACKNOWLEDGED
+    with unit_of_work():
+        types = [e.type for e in events_after(0) if e.type.startswith("command.")]
+    assert types == ["command.sent", "command.acknowledged"]
+
+
+def test_expire_job_expires_pending_and_unacknowledged_commands(app, iot_room):
+    pending = issue(iot_room.devices["light"], {"on": True})
+    sent = issue(iot_room.devices["curtains"], {"position": 10})
+    with unit_of_work():
+        services.mark_sent(command_id=sent.id)
+    with clock.frozen(clock.now() + timedelta(seconds=121)):
+        assert jobs.expire_overdue_commands() == 1  # the sent one still has its grace
+        assert status_of(pending.id) == CommandStatus.EXPIRED
+    with clock.frozen(clock.now() + timedelta(seconds=121 + app.config["IOT_ACK_GRACE_SECONDS"])):
+        assert jobs.expire_overdue_commands() == 1
+    assert status_of(sent.id) == CommandStatus.EXPIRED
+
+
+def test_dnd_from_the_app_lights_the_indicator_but_the_button_does_not_echo(iot_room):
+    guest = make_guest()
+    stay = make_stay(guest, iot_room.room)
+    with unit_of_work():
+        bookings.set_room_state(booking=db.session.merge(stay), state="dnd", source="app")
+    with unit_of_work():
+        commands = db.session.query(DeviceCommand).all()
+        assert [(c.device_id, c.values, c.source) for c in commands] == [
+            (iot_room.devices["indicator"].id, {"mode": "dnd"}, "dnd")]
+    with unit_of_work():
+        services.record_state(device_topic=iot_room.devices["indicator"].topic,
+                              state={"mode": "make_up_room", "changed_by": "button"})
+    with unit_of_work():
+        assert db.session.query(DeviceCommand).count() == 1
+        assert bookings.occupied_stay_for_room(room_id=iot_room.room.id).room_state == "make_up_room"
+
+
+def test_check_in_event_queues_the_welcome_scene_from_preferences(iot_room):
+    guest = make_guest()
+    stay = make_stay(guest, iot_room.room)
+    with unit_of_work():
+        record("booking.checked_in", hotel_id=iot_room.hotel.id, guest_id=guest.id, subject_id=stay.id,
+               payload={"room_id": iot_room.room.id, "room_number": iot_room.room.number, "language": "ru",
+                        "preferences": {"room_temperature_c": "21.5", "light_level": None}})
+    with unit_of_work():
+        values = {c.device_id: c.values for c in db.session.query(DeviceCommand)}
+    assert values == {
+        iot_room.devices["climate"].id: {"power": True, "mode": "auto", "setpoint_c": 21.5},
+        iot_room.devices["light"].id: {"on": True, "brightness": 70},
+        iot_room.devices["curtains"].id: {"position": 100},
+    }
+
+
+def test_checkout_event_resets_the_room(iot_room):
+    guest = make_guest()
+    stay = make_stay(guest, iot_room.room, status="checked_out")
+    with unit_of_work():
+        record("booking.checked_out", hotel_id=iot_room.hotel.id, guest_id=guest.id, subject_id=stay.id)
+    with unit_of_work():
+        sources = {c.source for c in db.session.query(DeviceCommand)}
+        assert sources == {"scene:checkout"} and db.session.query(DeviceCommand).count() == 4
+
+
+def test_offline_device_in_an_occupied_room_alerts_once_per_outage(app, iot_room):
+    make_stay(make_guest(), iot_room.room)
+    climate = iot_room.devices["climate"]
+    with unit_of_work():
+        services.record_availability(device_topic=climate.topic, online=False)
+    later = clock.now() + timedelta(minutes=app.config["IOT_OFFLINE_ALERT_MINUTES"] + 1)
+    with clock.frozen(later):
+        assert jobs.alert_offline_devices() == 1
+        assert jobs.alert_offline_devices() == 0
+    with unit_of_work():
+        [fault] = events_after(0, types=["device.fault"])
+    assert fault.subject_id == climate.id and fault.payload["reason"] == "offline"
+
+
+def test_history_older_than_the_retention_is_purged(app, iot_room):
+    sensor = iot_room.devices["sensor"]
+    with clock.frozen(clock.now() - timedelta(days=app.config["IOT_HISTORY_DAYS"] + 1)), unit_of_work():
+        services.record_state(device_topic=sensor.topic, state={"temperature_c": 20})
+    with unit_of_work():
+        services.record_state(device_topic=sensor.topic, state={"temperature_c": 21})
+    assert jobs.purge_device_history() == 1
+    with unit_of_work():
+        assert [r.state for r in db.session.query(DeviceReading)] == [{"temperature_c": 21}]
+
+
+class FakeConnection:
+    """Stands in for mqtt.Connection: records publishes, hands out message ids."""
+
+    def __init__(self) -> None:
+        self.connected = True
+        self.published: list[mqtt.Outgoing] = []
+
+    def publish(self, message: mqtt.Outgoing) -> int | None:
+        if not self.connected:
+            return None
+        self.published.append(message)
+        return len(self.published)
+
+
+def fake_bridge(app) -> Bridge:
+    bridge = Bridge(app, BridgeSettings(broker=mqtt.BrokerSettings(host="unused"), bridge_id="fake"))
+    bridge.connection = FakeConnection()
+    return bridge
+
+
+def test_bridge_publishes_commands_and_redoes_the_unconfirmed_after_a_reconnect(app, iot_room):
+    bridge = fake_bridge(app)
+    command = issue(iot_room.devices["light"], {"on": True})
+    bridge._publish_commands()
+    assert [m.topic for m in bridge.connection.published] == [f"{iot_room.devices['light'].topic}/set"]
+    published = bridge.connection.published[0]
+    assert published.qos == 1 and published.retain is False and published.expiry_seconds <= 120
+    bridge._publish_commands()
+    assert len(bridge.connection.published) == 1  # in flight: not published twice
+    bridge._handle(mqtt.Connected(session_present=True, dropped_mids=[1]))  # the PUBACK never came
+    bridge._publish_commands()
+    sets = [mid for mid, m in enumerate(bridge.connection.published, start=1) if m.topic.endswith("/set")]
+    assert len(sets) == 2  # published again (discovery configs went out on connect too)
+    bridge._handle(mqtt.Published(mid=sets[1], ok=True))
+    assert status_of(command.id) == CommandStatus.SENT
+
+
+def test_bridge_skips_bad_messages_and_keeps_handling(app, iot_room):
+    bridge = fake_bridge(app)
+    topic = iot_room.devices["sensor"].topic
+    for payload in (b"{", b"[]", b"\xff", b'"text"', b"{}" * 10000):
+        bridge._handle(mqtt.Received(topic=f"{topic}/state", payload=payload))
+    bridge._handle(mqtt.Received(topic=f"{topic}/response", payload=b"{}"))
+    bridge._handle(mqtt.Received(topic=f"{topic}/response", payload=b"{}", correlation_data=b"\xff"))
+    bridge._handle(mqtt.Received(topic="hotel/x/room/1/state", payload=b"{}"))
+    bridge._handle(mqtt.Received(topic=f"{topic}/state", payload=b'{"occupancy": true}'))
+    with unit_of_work():
+        assert [r.state for r in db.session.query(DeviceReading)] == [{"occupancy": True}]
+    assert bridge.dirty_rooms == {iot_room.room.id}
+
+
+def test_discovery_configs_are_read_only_and_point_at_the_device_topics(iot_room):
+    with unit_of_work():
+        configs = dict(services.discovery_configs())
+    assert len(configs) == 6
+    config = next(c for t, c in configs.items() if t.endswith(f"_{iot_room.room.number}_lock/config"))
+    assert config["state_topic"] == f"{iot_room.devices['lock'].topic}/state"
+    assert config["availability_topic"] == f"{iot_room.devices['lock'].topic}/availability"
+    assert "command_topic" not in config
+
+
+def test_two_hotels_rooms_get_their_own_aggregates():
+    rooms = [make_iot_room(kinds=["climate"]) for _ in range(2)]
+    make_stay(make_guest(), rooms[0].room)
+    with unit_of_work():
+        aggregates = [services.room_aggregate(room_id=room.room.id) for room in rooms]
+    assert aggregates[0][0] == f"{rooms[0].devices['climate'].room_topic}/state"
+    assert [a[1]["occupied"] for a in aggregates] == [True, False]
