@@ -42,7 +42,7 @@ def test_a_second_scheduler_cannot_take_the_lock(app: Flask) -> None:
     with scheduler_lock(app):
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as other:
-                assert other.execute(text("SELECT pg_try_advisory_lock(0x7363686564)")).scalar() is False
+                assert other.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": 0x7363686564}).scalar() is False
         else:
             with (Path(app.instance_path) / "scheduler.lock").open("w") as other, pytest.raises(BlockingIOError):
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
