@@ -26,7 +26,7 @@ from app.iot.services.commands import NOTIFY_CHANNEL
 log = logging.getLogger(__name__)
 MAX_PAYLOAD = 16 * 1024
 WAKE = "wake"
-DISCOVERY_BATCH = 50
+DISCOVERY_BATCH = 5
 
 
 class BadPayload(ValueError):
@@ -92,6 +92,7 @@ class Bridge:
             birth=mqtt.Outgoing(status, topics.ONLINE, retain=True))
         self._last_event_id = 0
         self._discovery_backlog: list[tuple[str, dict]] = []
+        self._other_inflight: set[int] = set()  # mids of discovery and aggregate publishes awaiting PUBACK
         self._next_heartbeat = 0.0
         self._next_aggregate = 0.0
 
@@ -146,6 +147,7 @@ class Bridge:
         if isinstance(event, mqtt.Received):
             self._handle_message(event)
         elif isinstance(event, mqtt.Published):
+            self._other_inflight.discard(event.mid)
             command_id = self.inflight.pop(event.mid, None)
             if command_id is not None:
                 if event.ok:
@@ -155,9 +157,13 @@ class Bridge:
         elif isinstance(event, mqtt.Connected):
             # paho dropped every unacknowledged publish (mqtt.py): the outbox publishes them again, with the
             # expiry that is left, since they are still pending and claimed by this bridge.
+            # Only what paho dropped: this loop may already have published on the new connection (it sees
+            # `connected` before this event arrives), and those publishes will be acknowledged.
+            for mid in event.dropped_mids:
+                self.inflight.pop(mid, None)
+                self._other_inflight.discard(mid)
             log.info("bridge connected (session present: %s, %d publishes to redo)", event.session_present,
-                     len(self.inflight))
-            self.inflight.clear()
+                     len(event.dropped_mids))
             self._next_aggregate = 0.0
             if self.settings.discovery:
                 self._discovery_backlog = self._safely(services.discovery_configs) or []
@@ -212,8 +218,21 @@ class Bridge:
                 self._next_aggregate = now + self.settings.aggregate_seconds
                 self._publish_aggregates()
 
+    def _window(self) -> int:
+        """Free slots of paho's in-flight window: beyond it paho queues, and its queue has stalled under load,
+        so the bridge never publishes more than the window takes."""
+        return self.settings.broker.max_inflight - len(self.inflight) - len(self._other_inflight)
+
+    def _publish_other(self, topic: str, body: dict[str, Any]) -> None:
+        mid = self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True))
+        if mid is not None:
+            self._other_inflight.add(mid)
+
     def _publish_commands(self) -> None:
-        due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id,
+        free = self._window()
+        if free <= 0:
+            return
+        due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id, limit=free,
                            skip_ids=frozenset(self.inflight.values())) or []
         for command in due:
             mid = self.connection.publish(mqtt.Outgoing(
@@ -228,20 +247,17 @@ class Bridge:
         if result is not None:
             self._last_event_id, rooms = result
             self.dirty_rooms |= rooms
-        rooms, self.dirty_rooms = self.dirty_rooms, set()
-        for room_id in rooms:
-            aggregate = self._safely(services.room_aggregate, room_id=room_id)
+        while self.dirty_rooms and self._window() > self.settings.broker.max_inflight // 2:
+            aggregate = self._safely(services.room_aggregate, room_id=self.dirty_rooms.pop())
             if aggregate is not None:
-                topic, body = aggregate
-                self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True))
+                self._publish_other(*aggregate)
 
     def _publish_discovery(self) -> None:
-        # A slice per tick: thousands of publishes at once would sit in paho's queue, which it scans on every
-        # PUBACK, and delay the commands behind them.
-        backlog = self._discovery_backlog
-        batch, self._discovery_backlog = backlog[:DISCOVERY_BATCH], backlog[DISCOVERY_BATCH:]
-        for topic, config in batch:
-            self.connection.publish(mqtt.Outgoing(topic, json.dumps(config).encode(), qos=1, retain=True))
+        # Half the window at most, a few per tick: commands always find room.
+        while self._discovery_backlog and self._window() > self.settings.broker.max_inflight // 2:
+            for topic, config in self._discovery_backlog[:DISCOVERY_BATCH]:
+                self._publish_other(topic, config)
+            del self._discovery_backlog[:DISCOVERY_BATCH]
 
     # -- PostgreSQL: wake up at once when a command is committed -------------------------------------------------
 
