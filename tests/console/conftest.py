@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from app.core.auth import Role
 from tests.factories import (
@@ -75,3 +81,68 @@ def console_login(client: Any, staff: Any, password: str = PASSWORD) -> Any:
 
 def page_csrf(client: Any, path: str = "/console/queue") -> str:
     return csrf_of(client.get(path).text)
+
+
+# -- a real HTTP server and Chromium, for the browser tests ------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[str]:
+    """The app behind werkzeug's threaded server on an ephemeral port, sharing the tests' database.
+
+    Request threads are daemons (werkzeug's ThreadingMixIn), so a stream a page holds open never blocks the end.
+    """
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="console-live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (never `playwright install`: the test command installs the browser)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CONSOLE_BROWSER_OPTIONAL") == "1":
+            pytest.skip(f"{CHROMIUM} is absent and CONSOLE_BROWSER_OPTIONAL=1")
+        pytest.fail(f"{CHROMIUM} is missing: scripts/test installs the chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Any, live_server: str) -> Iterator[Any]:
+    """A fresh browser profile (no cookies) per test, English unless the test switches."""
+    context = chromium.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1280, "height": 860})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    """Save the whole page as var/screenshots/<name>.png for review."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def browser_login(page: Any, staff: Any, *, shot: str | None = None) -> None:
+    page.goto("/console/login")
+    page.fill("input[name=email]", staff.email)
+    page.fill("input[name=password]", PASSWORD)
+    if shot:
+        screenshot(page, shot)
+    page.click("button[type=submit]")
