@@ -160,6 +160,21 @@ TEXTS: dict[str, dict[str, str]] = {
     "dept_laundry": {"en": "Laundry", "ru": "Прачечная"},
     "dept_maintenance": {"en": "Maintenance", "ru": "Техслужба"},
     "dept_housekeeping": {"en": "Housekeeping", "ru": "Хозслужба"},
+    "campaign_draft": {"en": "draft", "ru": "черновик"},
+    "campaign_scheduled": {"en": "scheduled", "ru": "запланирована"},
+    "campaign_sending": {"en": "sending", "ru": "отправляется"},
+    "campaign_sent": {"en": "sent", "ru": "отправлена"},
+    "campaign_cancelled": {"en": "cancelled", "ru": "отменена"},
+    "booking_pending": {"en": "awaiting the partner", "ru": "ждёт партнёра"},
+    "booking_confirmed": {"en": "confirmed", "ru": "подтверждено"},
+    "role_front_desk": {"en": "front desk", "ru": "ресепшен"},
+    "role_housekeeping": {"en": "housekeeping", "ru": "хозслужба"},
+    "role_maintenance": {"en": "maintenance", "ru": "техслужба"},
+    "role_kitchen": {"en": "kitchen", "ru": "кухня"},
+    "role_concierge": {"en": "concierge", "ru": "консьерж"},
+    "role_marketer": {"en": "marketer", "ru": "маркетолог"},
+    "role_hotel_manager": {"en": "hotel manager", "ru": "управляющий"},
+    "role_chain_admin": {"en": "chain admin", "ru": "администратор сети"},
 }
 
 

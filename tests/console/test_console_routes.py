@@ -186,3 +186,10 @@ def test_hostile_input_gets_4xx_pages_not_errors(app, client, world) -> None:
     assert desk.get("/console/queue?hotel_id=999999").status_code == 404
     assert desk.get("/console/requests/9223372036854775807").status_code == 404
     assert desk.post("/console/requests/1/actions/explode", data={"csrf_token": page_csrf(desk)}).status_code == 404
+
+
+def test_login_attempts_are_rate_limited_like_the_api(client, world) -> None:
+    token = csrf_of(client.get("/console/login").text)
+    statuses = [client.post("/console/login", data={"email": "nobody@example.com", "password": "guess",
+                                                    "csrf_token": token}).status_code for _ in range(12)]
+    assert statuses[0] == 401 and statuses[-1] == 429

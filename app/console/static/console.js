@@ -25,7 +25,10 @@
     function refresh() {
       var mine = ++generation;
       fetch(table.dataset.rowsUrl, {credentials: "same-origin", headers: {"Accept": "text/html"}})
-        .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+        .then(function (response) {
+          if (response.redirected) { window.location.reload(); return Promise.reject("logged out"); }  // to login
+          return response.ok ? response.text() : Promise.reject(response.status);
+        })
         .then(function (html) {
           if (mine !== generation) { return; }
           var picked = Array.from(body.querySelectorAll(".pick:checked")).map(function (box) { return box.value; });
