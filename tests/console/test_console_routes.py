@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from app.console.texts import TEXTS
+from app.core import clock
 from app.core.auth import Role
 from tests.console.conftest import console_login, csrf_of, page_csrf
-from tests.factories import make_hotel, make_staff
+from tests.factories import headers_for, make_guest, make_hotel, make_room, make_room_type, make_staff, make_stay
+from tests.partners.factories import make_offering, make_partner, make_slot
 
 
 def test_pages_need_a_login(client, world) -> None:
@@ -193,3 +197,22 @@ def test_login_attempts_are_rate_limited_like_the_api(client, world) -> None:
     statuses = [client.post("/console/login", data={"email": "nobody@example.com", "password": "guess",
                                                     "csrf_token": token}).status_code for _ in range(12)]
     assert statuses[0] == 401 and statuses[-1] == 429
+
+
+def test_partners_page_lists_todays_excursions_per_partner(client) -> None:
+    now = datetime(2026, 7, 1, 7, 0, tzinfo=UTC)  # 10:00 in Sochi
+    with clock.frozen(now):
+        hotel = make_hotel(city="Sochi")
+        partner = make_partner(hotels=[hotel], name="Black Sea Tours")
+        offering = make_offering(partner, title={"en": "Dolphin cruise", "ru": "Дельфины"})
+        today, tomorrow = (make_slot(offering, starts_at=now + timedelta(hours=hours)) for hours in (5, 26))
+        guest = make_guest(first_name="Ivan", last_name="Petrov")
+        make_stay(guest, make_room(make_room_type(hotel)))
+        for slot in (today, tomorrow):
+            booked = client.post("/api/v1/experience-bookings", headers=headers_for(guest), json={
+                "hotel_id": hotel.id, "slot_id": slot.id, "party_size": 2, "language": "en", "payment": "room_folio"})
+            assert booked.status_code == 201, booked.json
+        console_login(client, make_staff(Role.CONCIERGE, hotels=[hotel]))
+        page = client.get("/console/partners")
+    assert page.status_code == 200 and "Black Sea Tours" in page.text and "Dolphin cruise" in page.text
+    assert "15:00" in page.text and page.text.count("<td>Dolphin cruise</td>") == 1  # tomorrow's is not listed
