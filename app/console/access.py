@@ -12,8 +12,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 
+from app.console.texts import t
 from app.core.auth import PrincipalKind, Role
 from app.identity import services as identity
 from app.staff.models import StaffMember
@@ -86,14 +87,13 @@ def login_required(*roles: Role) -> Callable[[F], F]:
             if staff is None:
                 if session.get("staff_id"):
                     end()
-                    session["flash_key"] = "session_ended"
+                    flash(t("session_ended"), "error")
                 return redirect(url_for("console.login", next=request.full_path if request.method == "GET" else None))
             g.staff = staff
             if staff.role not in allowed:
                 raise ConsoleForbidden()
             return fn(*args, **kwargs)
 
-        wrapper.allowed_roles = allowed  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
 
     return decorator

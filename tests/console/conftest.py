@@ -91,7 +91,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(app: Flask) -> Iterator[str]:
     """The app behind werkzeug's threaded server on an ephemeral port, sharing the tests' database.
 
@@ -106,9 +106,13 @@ def live_server(app: Flask) -> Iterator[str]:
     thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright (never `playwright install`: the test command installs the browser)."""
+    """Debian's Chromium, driven by Playwright (never `playwright install`: the test command installs the browser).
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running in this thread while it lives, and later
+    tests that call asyncio.run() themselves (firebase-admin closing its client) would fail under it.
+    """
     if not Path(CHROMIUM).exists():
         if os.environ.get("CONSOLE_BROWSER_OPTIONAL") == "1":
             pytest.skip(f"{CHROMIUM} is absent and CONSOLE_BROWSER_OPTIONAL=1")

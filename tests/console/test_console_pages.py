@@ -168,3 +168,4 @@ def test_a_deactivated_account_is_logged_out_of_the_console(browser_page, world)
         db.session.get(StaffMember, clerk.id).is_active = False
     page.goto("/console/queue")
     expect(page).to_have_url(re.compile(r"/console/login"))
+    expect(page.locator(".flash.error")).to_have_text("Your session has ended; log in again.")
