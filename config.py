@@ -57,6 +57,15 @@ class Config:
     JWT_TOKEN_LOCATION = ["headers"]
     JWT_ERROR_MESSAGE_KEY = "detail"
 
+    # The staff console (app/console) keeps its login in Flask's signed session cookie: sent only to /console,
+    # never readable by scripts, not sent on cross-site POSTs, HTTPS-only unless turned off for plain-HTTP dev.
+    SESSION_COOKIE_NAME = "console_session"
+    SESSION_COOKIE_PATH = "/console"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("CONSOLE_SESSION_HOURS", 12))
+
     # argon2id cost; the default is OWASP's recommendation (m=19 MiB, t=2, p=1).
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
@@ -182,6 +191,7 @@ class DevelopmentConfig(Config):
     # The Procfile's `fcm:` process, a local FCM-compatible server: development needs no internet.
     FCM_ENDPOINT = _env("FCM_ENDPOINT", f"http://127.0.0.1:{_env('FCM_DEV_PORT', '9099')}")
     DEBUG = False  # the reloader would start every process twice; use `flask run --debug` by hand if wanted
+    SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)  # scripts/run serves plain HTTP
 
 
 class TestingConfig(Config):
@@ -223,6 +233,8 @@ class ProductionConfig(Config):
             problems.append("LOGIN_CODE_SENDER must be a real sender in production")
         if cls.PUSH_SENDER != "fcm" or cls.FCM_ENDPOINT or not cls.FCM_CREDENTIALS_FILE:
             problems.append("PUSH_SENDER must be fcm with FCM_CREDENTIALS_FILE and no FCM_ENDPOINT in production")
+        problems += [] if cls.SESSION_COOKIE_SECURE else [
+            "SESSION_COOKIE_SECURE must stay on in production (the console's login cookie)"]
         if problems:
             raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
 

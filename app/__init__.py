@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(iot_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     _register_partners(api)
     _register_requests_blueprints(api)
+    _register_console(app)
 
 
 def _register_partners(api: Any) -> None:
@@ -139,6 +140,13 @@ def _register_requests_blueprints(api: Any) -> None:
     api.register_blueprint(requests_routes.blp, url_prefix=f"{API_PREFIX}/requests")
     api.register_blueprint(requests_routes.messages_blp, url_prefix=f"{API_PREFIX}/stays")
     api.register_blueprint(requests_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
+
+
+def _register_console(app: Flask) -> None:
+    """The staff console's server-rendered pages (a plain blueprint: not part of the OpenAPI document)."""
+    from app.console.routes import blp as console_blp
+
+    app.register_blueprint(console_blp, url_prefix="/console")
 
 
 def register_event_subscribers(app: Flask) -> None:

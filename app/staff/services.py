@@ -47,3 +47,22 @@ def log_in(*, check: PasswordCheck, client: ClientInfo) -> TokenPair:
     staff = db.session.get(StaffMember, check.account_id, populate_existing=True) if check.account_id else None
     identity.settle_password_check(staff, check)
     return identity.open_session(kind=PrincipalKind.STAFF, principal_id=staff.id, method="password", client=client)
+
+
+def colleagues(*, staff: StaffMember, hotel_id: int, roles: Iterable[str]) -> list[StaffMember]:
+    """Active staff of a hotel of mine with one of `roles` (chain admins included), by name: whom I may assign."""
+    if not staff.can_access_hotel(hotel_id):
+        return []
+    members = db.session.scalars(
+        select(StaffMember).where(StaffMember.is_active.is_(True), StaffMember.role.in_(list(roles)))
+        .order_by(StaffMember.full_name, StaffMember.id))
+    return [member for member in members if member.can_access_hotel(hotel_id)]
+
+
+def names_of(ids: Iterable[int]) -> dict[int, str]:
+    """Full names of staff members by id (for showing who did what)."""
+    wanted = {staff_id for staff_id in ids if staff_id is not None}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(
+        select(StaffMember.id, StaffMember.full_name).where(StaffMember.id.in_(wanted))).tuples().all())

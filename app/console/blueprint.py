@@ -1,0 +1,69 @@
+"""The console's Flask blueprint: templates, static files, CSRF on every POST, errors as HTML pages."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, g, get_flashed_messages, render_template
+from werkzeug.exceptions import HTTPException
+
+from app.console import access, pages
+from app.console.texts import language, t
+from app.core.errors import DomainError
+
+blp = Blueprint("console", __name__, template_folder="templates", static_folder="static",
+                static_url_path="/static")
+
+
+@blp.before_request
+def _csrf() -> None:
+    access.check_csrf()
+
+
+@blp.after_request
+def _no_store(response: Any) -> Any:
+    # Pages show guests' data and per-session tokens: never kept by shared caches or the back button's cache.
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    return response
+
+
+@blp.app_template_global("t")
+def _t(key: str) -> str:
+    return t(key)
+
+
+@blp.context_processor
+def _globals() -> dict[str, Any]:
+    staff = g.get("staff")
+    return {"lang": language(), "staff": staff, "nav": pages.nav(staff) if staff is not None else [],
+            "csrf_token": access.csrf_token, "messages": get_flashed_messages(with_categories=True),
+            "zone": ZoneInfo}
+
+
+def error_page(status: int, key: str, detail: str | None = None) -> tuple[str, int]:
+    return render_template("console/error.html", status=status, message=t(key), detail=detail), status
+
+
+@blp.errorhandler(access.ConsoleForbidden)
+def _forbidden(_error: Exception) -> tuple[str, int]:
+    return error_page(403, "forbidden")
+
+
+@blp.errorhandler(DomainError)
+def _domain_error(error: DomainError) -> tuple[str, int]:
+    key = {403: "forbidden", 404: "not_found"}.get(error.status, "error")
+    return error_page(error.status, key, None if error.status == 404 else error.detail)
+
+
+@blp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[str, int]:
+    if error.description == "csrf_failed":
+        return error_page(400, "csrf_failed")
+    status = error.code or 500
+    return error_page(status, {403: "forbidden", 404: "not_found"}.get(status, "error"))

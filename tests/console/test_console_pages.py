@@ -1,0 +1,171 @@
+"""The console in a real browser (Playwright driving Debian's Chromium) against the app served over HTTP.
+
+A front-desk clerk sees a guest's request arrive without reloading and works it from the page while the guest
+watches its status through the API; a marketer builds a segment, schedules a campaign and reads its results; a
+housekeeper is kept out of the marketing desk. Every page visited is saved under var/screenshots/ for review.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from app.core.auth import Role
+from app.core.db import unit_of_work
+from app.extensions import db
+from app.iot import services as iot_services
+from app.push import jobs as push_jobs
+from app.staff.models import StaffMember
+from tests.console.conftest import browser_login, screenshot
+from tests.factories import (
+    give_consent,
+    make_push_device,
+    make_room,
+    make_room_device,
+    make_room_type,
+    make_staff,
+    make_stay,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def guest_status(client, world, request_id: int) -> str:
+    return client.get(f"/api/v1/requests/{request_id}", headers=world.guest_headers).json["status"]
+
+
+def test_front_desk_sees_a_request_arrive_live_and_works_it(browser_page, client, world) -> None:
+    page = browser_page
+    make_room_device(world.room, "climate", available=True, state={"temperature": 22})
+    make_room_device(world.room, "curtains", available=True, fault="motor_stalled")
+    make_room_device(world.room, "lock", available=False)
+    with unit_of_work():
+        iot_services.heartbeat(bridge_id="console-test")  # a live bridge: availability is known
+    browser_login(page, world.desk, shot="login")
+    expect(page).to_have_url(re.compile(r"/console/queue$"))
+    expect(page.locator("#live")).to_have_text("Live")
+    expect(page.locator("#queue-rows")).to_contain_text("No open requests.")
+
+    request_id = world.order(client)["id"]  # the guest orders through the API; the page must not be reloaded
+    row = page.locator(f"#request-{request_id}")
+    expect(row).to_be_visible()
+    expect(row.locator(".status")).to_have_text("new")
+    expect(row.locator(".sla")).to_have_text(re.compile(r"^\d+:\d\d$"))
+    dnd = client.put(f"/api/v1/stays/{world.stay.id}/room-status", json={"state": "dnd"}, headers=world.guest_headers)
+    assert dnd.status_code == 200
+    expect(row).to_contain_text("Do not disturb")  # the room's state arrives live too
+    screenshot(page, "queue")
+
+    row.locator("button[data-action=acknowledge]").click()
+    expect(page.locator(f"#request-{request_id} .status")).to_have_text("acknowledged")
+    assert guest_status(client, world, request_id) == "acknowledged"
+    page.locator(f"#request-{request_id} button[data-action=assign]").click()
+    expect(page.locator(f"#request-{request_id} .status")).to_have_text("assigned")
+    expect(page.locator(f"#request-{request_id}")).to_contain_text("Daria Desk")
+
+    page.click(f"#request-{request_id} a")
+    expect(page.locator("#request-status")).to_have_text("assigned")
+    screenshot(page, "request-detail")
+    page.click("#guest-link")
+    expect(page.locator("h1")).to_contain_text("Anna")
+    screenshot(page, "guest-summary")
+    page.go_back()
+    page.click("button[data-action=complete]")
+    expect(page.locator("#request-status")).to_have_text("done")
+    assert guest_status(client, world, request_id) == "done"
+
+    page.goto("/console/queue")
+    expect(page.locator(f"#request-{request_id}")).to_have_count(0)  # done requests leave the open queue
+    page.click(".lang-switch button[value=ru]")
+    expect(page.locator("h1")).to_have_text("Очередь")
+    screenshot(page, "queue-ru")
+    page.click(".lang-switch button[value=en]")
+
+    page.goto("/console/rooms")
+    expect(page.locator("#alerts")).to_contain_text("motor_stalled")
+    expect(page.locator("#alerts")).to_contain_text("Lock: offline")
+    expect(page.locator("#room-305")).to_contain_text("Occupied")
+    screenshot(page, "rooms")
+    page.goto("/console/partners")
+    expect(page.locator("h1")).to_contain_text("Today's excursion bookings")
+    screenshot(page, "partners")
+
+
+def test_marketer_builds_a_segment_schedules_a_campaign_and_sees_its_results(browser_page, app, client,
+                                                                               world) -> None:
+    page = browser_page
+    give_consent(world.guest)
+    make_push_device(world.guest)
+    browser_login(page, world.marketer)
+    expect(page).to_have_url(re.compile(r"/console/marketing$"))
+    screenshot(page, "marketing")
+
+    page.click("#new-segment")
+    page.fill("input[name=name]", "English speakers who agreed")
+    page.check("input[name=languages][value=en]")
+    page.select_option("select[name=marketing_consent]", "yes")
+    screenshot(page, "segment-form")
+    page.click("#save-segment")
+    expect(page.locator("#segment-size")).to_have_text("1")
+    screenshot(page, "segment")
+
+    page.click("#compose")
+    page.fill("input[name=name]", "Spa week")
+    page.fill("input[name=title_en]", "Spa week at Sea Breeze")
+    page.fill("input[name=title_ru]", "Неделя спа в «Морском бризе»")
+    page.fill("textarea[name=body_en]", "Half price massages until Sunday.")
+    page.fill("textarea[name=body_ru]", "Массаж за полцены до воскресенья.")
+    page.click("#preview-campaign")
+    expect(page.locator("#campaign-preview")).to_contain_text("Неделя спа")
+    screenshot(page, "campaign-composer")
+    page.click("#save-campaign")
+    expect(page.locator("#campaign-status")).to_have_text("draft")
+    page.click("#schedule")
+    expect(page.locator("#campaign-status")).to_have_text("scheduled")
+
+    app.config["PUSH_QUIET_HOURS"], quiet = "00:00-00:00", app.config["PUSH_QUIET_HOURS"]  # send now, day or night
+    try:
+        push_jobs.run_campaigns()
+    finally:
+        app.config["PUSH_QUIET_HOURS"] = quiet
+    inbox = client.get("/api/v1/me/inbox", headers=world.guest_headers).json["items"]
+    opened = client.post(f"/api/v1/me/inbox/{inbox[0]['id']}/actions/open", headers=world.guest_headers)
+    assert opened.status_code == 200
+    make_stay(world.guest, make_room(make_room_type(world.hotel)), status="confirmed")  # booked after the push
+
+    page.reload()
+    expect(page.locator("#campaign-status")).to_have_text("sent")
+    expect(page.locator("#stat-sent")).to_have_text("1")
+    expect(page.locator("#stat-opened")).to_have_text("1")
+    expect(page.locator("#stat-bookings")).to_have_text("1")
+    expect(page.locator("#results-chart rect.bar-sent")).to_have_attribute("data-value", "1")
+    screenshot(page, "campaign-results")
+    page.goto("/console/marketing/seasons")
+    expect(page.locator(f"#seasons-{world.hotel.id} rect.season-high")).to_have_count(1)
+    screenshot(page, "seasons")
+
+
+def test_housekeeper_cannot_open_the_marketing_pages(browser_page, world) -> None:
+    page = browser_page
+    browser_login(page, world.housekeeper)
+    expect(page).to_have_url(re.compile(r"/console/queue$"))
+    expect(page.locator("header nav")).not_to_contain_text("Marketing")
+    response = page.goto("/console/marketing")
+    assert response.status == 403
+    expect(page.locator(".message")).to_have_text("Your role does not allow this page.")
+    screenshot(page, "forbidden")
+    assert page.goto("/console/marketing/campaigns/new").status == 403
+
+
+def test_a_deactivated_account_is_logged_out_of_the_console(browser_page, world) -> None:
+    page = browser_page
+    clerk = make_staff(Role.FRONT_DESK, hotels=[world.hotel])
+    browser_login(page, clerk)
+    expect(page).to_have_url(re.compile(r"/console/queue$"))
+    with unit_of_work():
+        db.session.get(StaffMember, clerk.id).is_active = False
+    page.goto("/console/queue")
+    expect(page).to_have_url(re.compile(r"/console/login"))
+    expect(page.locator(".flash.error")).to_have_text("Your session has ended; log in again.")
