@@ -121,6 +121,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(iot_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     _register_partners(api)
     _register_requests_blueprints(api)
+    _register_privacy(api)
 
 
 def _register_partners(api: Any) -> None:
@@ -139,6 +140,13 @@ def _register_requests_blueprints(api: Any) -> None:
     api.register_blueprint(requests_routes.blp, url_prefix=f"{API_PREFIX}/requests")
     api.register_blueprint(requests_routes.messages_blp, url_prefix=f"{API_PREFIX}/stays")
     api.register_blueprint(requests_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff")
+
+
+def _register_privacy(api: Any) -> None:
+    from app.privacy import routes as privacy_routes
+
+    api.register_blueprint(privacy_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(privacy_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/guests")
 
 
 def register_event_subscribers(app: Flask) -> None:

@@ -53,6 +53,9 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the guest's personal data was erased (app/privacy): the row stays as the pseudonym of the
+    # financial records the law requires us to keep.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Name and contacts case-folded in Python, for staff search: SQL lower() folds only ASCII ("Иванова").
     search_text: Mapped[str] = mapped_column(String(600), default="")
 
