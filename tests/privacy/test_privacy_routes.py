@@ -156,3 +156,21 @@ def test_the_export_is_for_the_guest_only(client) -> None:
     assert client.get("/api/v1/me/export").status_code == 401
     staff = headers_for(make_staff(Role.FRONT_DESK))
     assert client.get("/api/v1/me/export", headers=staff).status_code == 403
+
+
+def test_managers_browse_the_access_audit_by_actor_and_time(client) -> None:
+    hotel = make_hotel()
+    guest = make_guest(hotels=[hotel])
+    desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
+    other_desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
+    manager = headers_for(make_staff(Role.HOTEL_MANAGER, hotels=[hotel]))
+    assert client.get(f"/api/v1/staff/guests/{guest.id}", headers=headers_for(desk)).status_code == 200
+    assert client.get(f"/api/v1/staff/guests/{guest.id}", headers=headers_for(other_desk)).status_code == 200
+    mine = client.get(f"/api/v1/staff/audit?actor_kind=staff&actor_id={desk.id}", headers=manager)
+    assert [(e["action"], e["actor_id"]) for e in mine.json["items"]] == [("guest.read", desk.id)]
+    page = client.get("/api/v1/staff/audit?action=guest.read&limit=1", headers=manager).json
+    assert len(page["items"]) == 1 and page["next_cursor"]
+    future = client.get("/api/v1/staff/audit?since=2100-01-01T00:00:00Z", headers=manager).json
+    assert future["items"] == []
+    naive = client.get("/api/v1/staff/audit?since=2100-01-01T00:00:00", headers=manager)
+    assert naive.status_code == 422
