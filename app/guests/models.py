@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from app.core import clock
@@ -98,11 +98,12 @@ class GuestPreferences(db.Model):
     bed: Mapped[str | None] = mapped_column(String(20))
     floor: Mapped[str | None] = mapped_column(String(10))  # high | low | any
     quiet_room: Mapped[bool | None] = mapped_column(Boolean)
-    allergies: Mapped[list] = mapped_column(JSON, default=list)
+    # Health data: ciphertext at rest like the identity document (re-encrypted by `flask keys rotate`).
+    allergies: Mapped[list] = mapped_column(EncryptedJSON(), default=list)
     diet: Mapped[list] = mapped_column(JSON, default=list)
     newspaper: Mapped[str | None] = mapped_column(String(60))
     service_language: Mapped[str | None] = mapped_column(String(2))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(EncryptedJSON())  # free text, may speak of health: encrypted too
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=lambda: clock.now(), onupdate=lambda: clock.now()
     )
