@@ -109,8 +109,19 @@ class Config:
     # Keys for fields encrypted at rest (identity documents). The first encrypts; all decrypt (rotation).
     DATA_ENCRYPTION_KEYS = _env_list("DATA_ENCRYPTION_KEYS", DEV_ENCRYPTION_KEY)
 
-    # The policy version a consent refers to; raising it asks guests to consent again.
+    # The policy version a consent refers to; raising it asks guests to consent again. CONSENT_POLICY_VERSIONS
+    # overrides it per purpose ("marketing_push:2027-01,profiling:2026-11"): a grant given under another version
+    # than its purpose's current one counts as not given until the guest consents again (docs/privacy.md).
     CONSENT_POLICY_VERSION = _env("CONSENT_POLICY_VERSION", "2026-11")
+    CONSENT_POLICY_VERSIONS = dict(item.split(":", 1) for item in _env_list("CONSENT_POLICY_VERSIONS", ""))
+
+    # Retention periods the privacy jobs enforce (app/privacy/jobs.py, table in docs/privacy.md).
+    PRIVACY_MESSAGES_RETENTION_DAYS = _env_int("PRIVACY_MESSAGES_RETENTION_DAYS", 180)  # after the stay ends
+    PRIVACY_SESSIONS_RETENTION_DAYS = _env_int("PRIVACY_SESSIONS_RETENTION_DAYS", 30)  # after expiry/revocation
+    PRIVACY_LOGIN_CODES_RETENTION_DAYS = _env_int("PRIVACY_LOGIN_CODES_RETENTION_DAYS", 1)  # after expiry
+    PRIVACY_EVENTS_RETENTION_DAYS = _env_int("PRIVACY_EVENTS_RETENTION_DAYS", 400)
+    PRIVACY_READ_OFFERS_RETENTION_DAYS = _env_int("PRIVACY_READ_OFFERS_RETENTION_DAYS", 90)  # after opening
+    PRIVACY_WEBHOOK_MESSAGES_RETENTION_DAYS = _env_int("PRIVACY_WEBHOOK_MESSAGES_RETENTION_DAYS", 90)
 
     # Loyalty club (chain level; rules in docs/loyalty.md, tiers in app/loyalty/program.py).
     LOYALTY_QUALIFICATION = _env("LOYALTY_QUALIFICATION", "rolling_12_months")  # or calendar_year

@@ -122,6 +122,7 @@ def register_blueprints(app: Flask) -> None:
     _register_partners(api)
     _register_requests_blueprints(api)
     _register_console(app)
+    _register_privacy(api)
 
 
 def _register_partners(api: Any) -> None:
@@ -147,6 +148,13 @@ def _register_console(app: Flask) -> None:
     from app.console.routes import blp as console_blp
 
     app.register_blueprint(console_blp, url_prefix="/console")
+
+
+def _register_privacy(api: Any) -> None:
+    from app.privacy import routes as privacy_routes
+
+    api.register_blueprint(privacy_routes.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(privacy_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/guests")
 
 
 def register_event_subscribers(app: Flask) -> None:

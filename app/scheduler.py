@@ -64,6 +64,11 @@ JOBS: list[JobSpec] = [
     JobSpec("expire_iot_commands", "app.iot.jobs:expire_overdue_commands", "interval", {"seconds": 30}, 30),
     JobSpec("purge_iot_history", "app.iot.jobs:purge_device_history", "interval", {"hours": 6}),
     JobSpec("alert_offline_iot_devices", "app.iot.jobs:alert_offline_devices", "interval", {"minutes": 1}, 60),
+    JobSpec("privacy_stay_texts", "app.privacy.jobs:drop_old_stay_texts", "cron", {"hour": 2, "minute": 15}),
+    JobSpec("privacy_credentials", "app.privacy.jobs:purge_stale_credentials", "cron", {"hour": 2, "minute": 25}),
+    JobSpec("privacy_events", "app.privacy.jobs:purge_old_events", "cron", {"hour": 2, "minute": 35}),
+    JobSpec("privacy_read_offers", "app.privacy.jobs:purge_read_offers", "cron", {"hour": 2, "minute": 45}),
+    JobSpec("privacy_webhooks", "app.privacy.jobs:purge_old_webhook_messages", "cron", {"hour": 2, "minute": 55}),
 ]
 
 scheduler_cli = AppGroup("scheduler", help="Run the periodic jobs (exactly one scheduler per deployment).")

@@ -26,3 +26,7 @@ class AuditQueryArgsSchema(CursorArgsSchema):
     action = ma.fields.String(validate=ma.validate.Length(max=60))
     subject_kind = ma.fields.String(validate=ma.validate.Length(max=30))
     subject_id = id_field(strict=False)
+    actor_kind = ma.fields.String(validate=ma.validate.OneOf(["staff", "guest", "key", "system"]))
+    actor_id = id_field(strict=False, metadata={"description": "With actor_kind: one staff member's actions"})
+    since = ma.fields.AwareDateTime(default_timezone=None, metadata={"description": "Entries at or after (UTC)"})
+    until = ma.fields.AwareDateTime(default_timezone=None, metadata={"description": "Entries before (UTC)"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context
@@ -32,7 +33,8 @@ def _actor_kind(actor: Any) -> str:
 
 def browse(
     *, viewer: Any, cursor: str | None, limit: int, action: str | None = None,
-    subject_kind: str | None = None, subject_id: int | None = None,
+    subject_kind: str | None = None, subject_id: int | None = None, actor_kind: str | None = None,
+    actor_id: int | None = None, since: datetime | None = None, until: datetime | None = None,
 ) -> Page:
     """Newest first. A hotel manager sees entries of their hotels (and chain-level ones they made)."""
     stmt = select(AuditEntry)
@@ -41,10 +43,11 @@ def browse(
             AuditEntry.hotel_id.in_(viewer.hotel_ids),
             (AuditEntry.actor_kind == "staff") & (AuditEntry.actor_id == viewer.id),
         ))
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if subject_kind:
-        stmt = stmt.where(AuditEntry.subject_kind == subject_kind)
-    if subject_id is not None:
-        stmt = stmt.where(AuditEntry.subject_id == subject_id)
+    equal = {AuditEntry.action: action, AuditEntry.subject_kind: subject_kind, AuditEntry.subject_id: subject_id,
+             AuditEntry.actor_kind: actor_kind, AuditEntry.actor_id: actor_id}
+    stmt = stmt.where(*[column == value for column, value in equal.items() if value is not None])
+    if since is not None:
+        stmt = stmt.where(AuditEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(AuditEntry.at < until)
     return paginate(stmt, keys=[AuditEntry.id], cursor=cursor, limit=limit, descending=True)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, Index, String, select, text
+from sqlalchemy import JSON, Index, String, delete, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -85,3 +85,28 @@ def events_after(last_id: int, *, hotel_ids: Iterable[int] | None = None, types:
     if types is not None:
         query = query.where(DomainEvent.type.in_(list(types)))
     return list(db.session.scalars(query))
+
+
+# Payload keys that may carry what a guest wrote or what their profile says (preferences copied at check-in,
+# a request's note). Erasure drops them from the guest's events; the rest (ids, statuses, amounts) stays.
+PERSONAL_PAYLOAD_KEYS = ("preferences", "note", "notes", "comment", "body", "lead_name", "contact")
+
+
+def scrub_guest_payloads(*, guest_id: int) -> int:
+    """Remove PERSONAL_PAYLOAD_KEYS from the payloads of the guest's events; returns how many changed."""
+    changed = 0
+    for event in db.session.scalars(select(DomainEvent).where(DomainEvent.guest_id == guest_id)):
+        payload = event.payload or {}
+        if any(key in payload for key in PERSONAL_PAYLOAD_KEYS):
+            event.payload = {key: value for key, value in payload.items() if key not in PERSONAL_PAYLOAD_KEYS}
+            changed += 1
+    return changed
+
+
+def purge_before(*, occurred_before: datetime, below_id: int | None) -> int:
+    """Retention: delete events older than `occurred_before` and, if given, with an id below `below_id` (the
+    lowest cursor of the readers that tail the table, so nothing is deleted before it is read)."""
+    stmt = delete(DomainEvent).where(DomainEvent.occurred_at < occurred_before)
+    if below_id is not None:
+        stmt = stmt.where(DomainEvent.id < below_id)
+    return db.session.execute(stmt).rowcount

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
-from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, delete, select, update
+from sqlalchemy import JSON, Integer, String, Text, UniqueConstraint, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -194,3 +194,13 @@ def purge_expired_keys() -> int:
     with unit_of_work() as session:
         result = session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= clock.now()))
     return result.rowcount
+
+
+def forget_responses(*, scope: str, containing: list[str]) -> int:
+    """Erasure: drop the stored responses of `scope` (a guest's own calls) and any others whose body contains one
+    of `containing` (a walk-in profile created by a clerk holds the guest's contacts). A claim still in progress
+    (no response yet: the erasure request itself) is left alone."""
+    mentions = [IdempotencyRecord.body.contains(text, autoescape=True) for text in containing if text]
+    return db.session.execute(delete(IdempotencyRecord).where(
+        IdempotencyRecord.status_code.is_not(None),
+        or_(IdempotencyRecord.scope == scope, *mentions))).rowcount

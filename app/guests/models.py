@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from app.core import clock
@@ -53,6 +53,9 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
     created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("guests.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the guest's personal data was erased (app/privacy): the row stays as the pseudonym of the
+    # financial records the law requires us to keep.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Name and contacts case-folded in Python, for staff search: SQL lower() folds only ASCII ("Иванова").
     search_text: Mapped[str] = mapped_column(String(600), default="")
 
@@ -95,11 +98,12 @@ class GuestPreferences(db.Model):
     bed: Mapped[str | None] = mapped_column(String(20))
     floor: Mapped[str | None] = mapped_column(String(10))  # high | low | any
     quiet_room: Mapped[bool | None] = mapped_column(Boolean)
-    allergies: Mapped[list] = mapped_column(JSON, default=list)
+    # Health data: ciphertext at rest like the identity document (re-encrypted by `flask keys rotate`).
+    allergies: Mapped[list] = mapped_column(EncryptedJSON(), default=list)
     diet: Mapped[list] = mapped_column(JSON, default=list)
     newspaper: Mapped[str | None] = mapped_column(String(60))
     service_language: Mapped[str | None] = mapped_column(String(2))
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(EncryptedJSON())  # free text, may speak of health: encrypted too
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=lambda: clock.now(), onupdate=lambda: clock.now()
     )

@@ -184,7 +184,8 @@ class ConsentInputSchema(StrictSchema):
     granted = ma.fields.Boolean(required=True)
 
 
-class ConsentStateSchema(ma.Schema):
+class ConsentRecordSchema(ma.Schema):
+    id = ma.fields.Integer()
     purpose = ma.fields.String()
     granted = ma.fields.Boolean()
     policy_version = ma.fields.String(allow_none=True)
@@ -192,12 +193,21 @@ class ConsentStateSchema(ma.Schema):
     source = ma.fields.String(allow_none=True)
 
 
-class ConsentRecordSchema(ConsentStateSchema):
-    id = ma.fields.Integer()
+class ConsentStateSchema(ma.Schema):
+    purpose = ma.fields.String()
+    granted = ma.fields.Boolean(metadata={"description": "The latest decision as made"})
+    policy_version = ma.fields.String(allow_none=True, metadata={"description": "Version it was made under"})
+    recorded_at = ma.fields.DateTime(allow_none=True)
+    source = ma.fields.String(allow_none=True)
+    current_policy_version = ma.fields.String()
+    reconsent_required = ma.fields.Boolean(
+        metadata={"description": "Granted under an older policy version: not in force until given again"})
 
 
 class ConsentOverviewSchema(ma.Schema):
     policy_version = ma.fields.String(metadata={"description": "The privacy policy version in force"})
+    reconsent_required = ma.fields.List(ma.fields.String(), metadata={
+        "description": "Purposes the guest granted under an older policy version (ask again)"})
     current = ma.fields.List(ma.fields.Nested(ConsentStateSchema))
     history = ma.fields.List(ma.fields.Nested(ConsentRecordSchema))
 

@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 
 from app.core import clock
 from app.core.auth import PrincipalKind, ServiceKind, hash_password, hash_secret, token_subject, verify_password
 from app.core.errors import NotFound, TooManyRequests, Unauthorized
+from app.core.records import as_records
 from app.extensions import db
 from app.identity.models import ApiKey, AuthSession, LoginCode, PasswordCredentialMixin, RefreshToken
 
@@ -309,3 +310,34 @@ def revoke_api_key(*, prefix: str) -> None:
     if key is None:
         raise NotFound("No such API key.")
     key.revoked_at = key.revoked_at or clock.now()
+
+
+# -- data rights and retention (app/privacy) ---------------------------------------------------------------------
+
+def export_sessions(*, kind: PrincipalKind, principal_id: int) -> list[dict[str, Any]]:
+    """Every session of an account, as its data export shows them (devices, addresses, times)."""
+    return as_records(db.session.scalars(select(AuthSession).where(
+        AuthSession.principal_kind == kind.value, AuthSession.principal_id == principal_id).order_by(AuthSession.id)))
+
+
+def erase_account_traces(*, kind: PrincipalKind, principal_id: int, contacts: list[str]) -> dict[str, int]:
+    """End every session, forget the devices and addresses they were opened from, drop codes sent to `contacts`."""
+    revoked = revoke_sessions(kind=kind, principal_id=principal_id, reason="erased")
+    db.session.execute(update(AuthSession).where(
+        AuthSession.principal_kind == kind.value, AuthSession.principal_id == principal_id,
+    ).values(device_name=None, user_agent=None, ip=None))
+    codes = db.session.execute(delete(LoginCode).where(LoginCode.destination.in_(contacts))).rowcount if contacts \
+        else 0
+    return {"sessions_revoked": revoked, "login_codes": codes}
+
+
+def purge_stale_credentials(*, sessions_before: datetime, codes_before: datetime) -> dict[str, int]:
+    """Retention: sessions that ended (expired or revoked) before `sessions_before`, with their refresh tokens, and
+    one-time codes that expired before `codes_before`."""
+    ended = select(AuthSession.id).where(
+        (AuthSession.expires_at < sessions_before) | (AuthSession.revoked_at < sessions_before))
+    tokens = db.session.execute(delete(RefreshToken).where(RefreshToken.session_id.in_(ended))).rowcount
+    sessions = db.session.execute(delete(AuthSession).where(
+        (AuthSession.expires_at < sessions_before) | (AuthSession.revoked_at < sessions_before))).rowcount
+    codes = db.session.execute(delete(LoginCode).where(LoginCode.expires_at < codes_before)).rowcount
+    return {"sessions": sessions, "refresh_tokens": tokens, "login_codes": codes}

@@ -13,6 +13,7 @@ from app.guests.services.desk import create_walk_in, guest_card, merge_guests, r
 from app.guests.services.profile import (
     add_family_member,
     consent_overview,
+    consent_policy_version,
     decide_consent,
     get_identity_document,
     get_preferences,
@@ -24,7 +25,8 @@ from app.guests.services.profile import (
 )
 
 __all__ = [
-    "add_family_member", "change_password", "check_login", "consent_overview", "create_walk_in", "decide_consent",
+    "add_family_member", "change_password", "check_login", "consent_overview", "consent_policy_version",
+    "create_walk_in", "decide_consent",
     "find_by_contact", "get_identity_document", "get_preferences", "guest_card", "log_in",
     "log_in_with_code", "merge_guests", "read_guest", "record_consent", "register", "remove_family_member",
     "replace_preferences", "request_login_code", "search_guests", "set_identity_document", "update_profile",

@@ -140,8 +140,9 @@ def merge_guests(*, staff: Any, source_id: int, target_id: int) -> GuestCard:
     if source_id == target_id:
         raise Unprocessable("A profile cannot be merged into itself.", code="merge_same_guest")
     source, target = _get_visible(staff, source_id), _get_visible(staff, target_id)
-    current_source = {c.purpose: c.granted for c in consent_overview(guest_id=source.id).current}
-    current_target = {c.purpose: c.granted for c in consent_overview(guest_id=target.id).current}
+    # Effective states: a grant under an outdated policy version must not be refreshed by the merge.
+    current_source = {c.purpose: c.effective for c in consent_overview(guest_id=source.id).current}
+    current_target = {c.purpose: c.effective for c in consent_overview(guest_id=target.id).current}
     _move_contacts(source, target)
     _fill_preferences(source, target)
     db.session.execute(update(FamilyMember).where(FamilyMember.guest_id == source.id).values(guest_id=target.id))

@@ -91,13 +91,26 @@ def remove_family_member(*, guest: Guest, member_id: int) -> None:
     db.session.delete(member)
 
 
+def consent_policy_version(purpose: ConsentPurpose | str) -> str:
+    """The policy version in force for a purpose (CONSENT_POLICY_VERSIONS, else CONSENT_POLICY_VERSION)."""
+    config = current_app.config
+    return config["CONSENT_POLICY_VERSIONS"].get(str(purpose), config["CONSENT_POLICY_VERSION"])
+
+
 @dataclass(frozen=True)
 class ConsentState:
     purpose: str
-    granted: bool
-    policy_version: str | None
+    granted: bool  # the latest decision, as the guest made it
+    policy_version: str | None  # the version that decision was made under
     recorded_at: Any
     source: str | None
+    current_policy_version: str = ""
+    # A grant under an older policy version counts as not given until the guest consents again.
+    reconsent_required: bool = False
+
+    @property
+    def effective(self) -> bool:
+        return self.granted and not self.reconsent_required
 
 
 @dataclass(frozen=True)
@@ -105,6 +118,10 @@ class ConsentOverview:
     policy_version: str
     current: list[ConsentState]
     history: list[ConsentRecord]
+
+    @property
+    def reconsent_required(self) -> list[str]:
+        return [state.purpose for state in self.current if state.reconsent_required]
 
 
 def consent_overview(*, guest_id: int) -> ConsentOverview:
@@ -115,13 +132,16 @@ def consent_overview(*, guest_id: int) -> ConsentOverview:
     latest: dict[str, ConsentRecord] = {}
     for record in history:
         latest.setdefault(record.purpose, record)
-    current = [
-        ConsentState(purpose.value, latest[purpose].granted, latest[purpose].policy_version,
-                     latest[purpose].recorded_at, latest[purpose].source)
-        if purpose in latest else ConsentState(purpose.value, False, None, None, None)
-        for purpose in ConsentPurpose
-    ]
-    return ConsentOverview(current_app.config["CONSENT_POLICY_VERSION"], current, history)
+    return ConsentOverview(current_app.config["CONSENT_POLICY_VERSION"],
+                           [_state(purpose, latest.get(purpose)) for purpose in ConsentPurpose], history)
+
+
+def _state(purpose: ConsentPurpose, record: ConsentRecord | None) -> ConsentState:
+    version = consent_policy_version(purpose)
+    if record is None:
+        return ConsentState(purpose.value, False, None, None, None, version)
+    return ConsentState(purpose.value, record.granted, record.policy_version, record.recorded_at, record.source,
+                        version, reconsent_required=record.granted and record.policy_version != version)
 
 
 def decide_consent(*, guest_id: int, purpose: ConsentPurpose, granted: bool) -> ConsentOverview:
@@ -137,7 +157,7 @@ def record_consent(
     """Append a consent decision; withdrawing a children's-birthday consent erases the birthdays kept under it."""
     record = ConsentRecord(
         guest_id=guest_id, purpose=purpose.value, granted=granted, source=source, recorded_by_staff_id=staff_id,
-        policy_version=policy_version or current_app.config["CONSENT_POLICY_VERSION"],
+        policy_version=policy_version or consent_policy_version(purpose),
     )
     db.session.add(record)
     if purpose == ConsentPurpose.CHILDREN_BIRTHDAYS and not granted:
@@ -149,8 +169,9 @@ def record_consent(
 
 
 def has_consent(*, guest_id: int, purpose: ConsentPurpose) -> bool:
+    """The latest decision grants the purpose under the policy version now in force."""
     latest = db.session.scalars(
-        select(ConsentRecord.granted).where(ConsentRecord.guest_id == guest_id, ConsentRecord.purpose == purpose.value)
+        select(ConsentRecord).where(ConsentRecord.guest_id == guest_id, ConsentRecord.purpose == purpose.value)
         .order_by(ConsentRecord.id.desc()).limit(1)
     ).first()
-    return bool(latest)
+    return latest is not None and latest.granted and latest.policy_version == consent_policy_version(purpose)

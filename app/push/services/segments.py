@@ -21,6 +21,7 @@ from app.core import clock
 from app.core.errors import NotFound, Unprocessable
 from app.core.pagination import Page, paginate
 from app.extensions import db
+from app.guests import services as guests_services
 from app.guests.models import ConsentPurpose, ConsentRecord, Guest, GuestHotelLink, GuestPreferences
 from app.hotels.models import Season
 from app.push.models import Device, Segment
@@ -112,12 +113,14 @@ def filters_condition(filters: dict[str, Any], *, today: date | None = None) -> 
 
 
 def marketing_consent() -> ColumnElement[bool]:
-    """The guest's latest marketing_push consent record grants it: a granting record with no later record for the
-    purpose (set-based: PostgreSQL plans it as a semi-join and an anti-join instead of a subquery per guest)."""
+    """The guest's latest marketing_push consent record grants it under the policy version in force: a granting
+    record with no later record for the purpose (set-based: PostgreSQL plans it as a semi-join and an anti-join
+    instead of a subquery per guest). A grant under an older version waits for the guest to consent again."""
     later = aliased(ConsentRecord)
     return exists().where(
         ConsentRecord.guest_id == Guest.id, ConsentRecord.purpose == ConsentPurpose.MARKETING_PUSH.value,
         ConsentRecord.granted.is_(True),
+        ConsentRecord.policy_version == guests_services.consent_policy_version(ConsentPurpose.MARKETING_PUSH),
         ~exists().where(later.guest_id == ConsentRecord.guest_id, later.purpose == ConsentRecord.purpose,
                         later.id > ConsentRecord.id))
 

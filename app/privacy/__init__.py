@@ -1,0 +1,1 @@
+"""Guest data rights across every domain: export, erasure, and the retention jobs of the data inventory."""
