@@ -11,7 +11,8 @@ from app.core.events import DomainEvent, events_after, record
 from app.extensions import db
 from app.iot import mqtt
 from app.iot.models import DeviceReading
-from tests.factories import headers_for, make_guest, make_stay
+from app.core.auth import Role
+from tests.factories import headers_for, make_guest, make_staff, make_stay
 from tests.iot.conftest import Listener, eventually, make_iot_room
 
 API = "/api/v1"
@@ -203,6 +204,15 @@ def test_a_fault_records_one_fault_event_however_often_it_is_reported(client, io
     with unit_of_work():
         faults = events_after(0, types=["device.fault"])
     assert len(faults) == 1 and faults[0].payload["fault"] == "compressor"
+    # ... and exactly one maintenance request, in the staff queue of the room's hotel.
+    desk = headers_for(make_staff(Role.FRONT_DESK, [iot_room.hotel]))
+    repairs = client.get(f"{API}/staff/queue?type=repair", headers=desk).json["items"]
+    assert [(r["department"], r["created_by_kind"], r["details"]["device_id"], r["details"]["fault"])
+            for r in repairs] == [("maintenance", "system", iot_room.devices["climate"].id, "compressor")]
+    climate.report(fault=None)  # fixed, then it breaks again while the request is still open: no second request
+    climate.report(fault="compressor")
+    eventually(lambda: readings() >= 6, what="the later reports stored")
+    assert len(client.get(f"{API}/staff/queue?type=repair", headers=desk).json["items"]) == 1
 
 
 def test_a_bad_payload_is_skipped_and_the_bridge_carries_on(client, mqtt_broker, iot_room, in_house, start_bridge):

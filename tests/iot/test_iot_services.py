@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from app.bookings import services as bookings
 from app.core import clock
 from app.core.db import unit_of_work
@@ -14,6 +16,7 @@ from app.extensions import db
 from app.iot import jobs, mqtt, services
 from app.iot.bridge import Bridge, BridgeSettings
 from app.iot.models import CommandStatus, DeviceCommand, DeviceReading
+from app.requests.models import ServiceRequest
 from tests.factories import make_guest, make_stay
 from tests.iot.conftest import make_iot_room
 
@@ -143,6 +146,19 @@ def test_offline_device_in_an_occupied_room_alerts_once_per_outage(app, iot_room
     with unit_of_work():
         [fault] = events_after(0, types=["device.fault"])
     assert fault.subject_id == climate.id and fault.payload["reason"] == "offline"
+    with unit_of_work():
+        [repair] = db.session.scalars(select(ServiceRequest).where(ServiceRequest.type == "repair")).all()
+    assert (repair.room_id, repair.details["device_id"], repair.details["reason"]) == (
+        iot_room.room.id, climate.id, "offline")
+
+
+def test_a_fault_in_an_empty_room_opens_no_request(iot_room):
+    """Requests belong to a stay: the fault stays visible as an event (staff stream) and on the device."""
+    with unit_of_work():
+        services.record_state(device_topic=iot_room.devices["climate"].topic, state={"fault": "compressor"})
+    with unit_of_work():
+        assert len(events_after(0, types=["device.fault"])) == 1
+        assert db.session.scalars(select(ServiceRequest)).all() == []
 
 
 def test_history_older_than_the_retention_is_purged(app, iot_room):
