@@ -169,22 +169,23 @@ def test_dnd_round_trip_between_app_and_room(client, iot_room, in_house, start_b
             ("dnd", "app"), ("make_up_room", "device")]
 
 
-def test_welcome_scene_at_check_in_in_two_hotels_from_the_same_preferences(start_bridge, simulate):
+def test_welcome_scene_at_check_in_in_two_hotels_from_the_same_preferences(client, start_bridge, simulate):
     rooms = [make_iot_room(kinds=["climate", "light", "curtains"]) for _ in range(2)]
     guest = make_guest()
-    stays = [make_stay(guest, room.room) for room in rooms]
+    headers = headers_for(guest)
+    preferences = {"room_temperature_c": 22.5, "light_level": 35, "curtains_position": 30}
+    assert client.put(f"{API}/me/preferences", headers=headers, json=preferences).status_code == 200
+    bookings = [make_stay(guest, room.room, status="confirmed", room_id=None, checked_in_at=None) for room in rooms]
     start_bridge()
     simulated = [simulate(room) for room in rooms]
-    for room, stay in zip(rooms, stays, strict=True):
-        with unit_of_work():
-            record("booking.checked_in", hotel_id=room.hotel.id, guest_id=guest.id, subject_id=stay.id,
-                   payload={"room_id": room.room.id, "room_number": room.room.number, "language": "en",
-                            "preferences": {"room_temperature_c": "22.5", "light_level": 35}})
+    for booking in bookings:  # the guest checks in from the app, in one hotel of the chain and then in another
+        checked_in = client.post(f"{API}/bookings/{booking.id}/actions/check-in", headers=headers)
+        assert checked_in.status_code == 200, checked_in.json
     for devices in simulated:
         eventually(lambda d=devices: d["climate"].state["setpoint_c"] == 22.5 and d["climate"].state["power"],
                    what="the welcome setpoint")
         eventually(lambda d=devices: d["light"].state == {"on": True, "brightness": 35}, what="the welcome light")
-        eventually(lambda d=devices: d["curtains"].state["position"] == 100, what="the curtains open")
+        eventually(lambda d=devices: d["curtains"].state["position"] == 30, what="the curtains as preferred")
 
 
 def test_a_fault_records_one_fault_event_however_often_it_is_reported(client, iot_room, in_house, start_bridge,
