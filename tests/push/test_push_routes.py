@@ -362,3 +362,22 @@ def test_a_completed_repair_request_does_not_announce_the_room_ready(client, aut
     with unit_of_work():
         assert events.events_after(0, types=["room.ready"]) == []
     assert stay.id
+
+
+def test_a_front_desk_reply_is_pushed_with_a_link_to_the_stays_thread(client, auth_headers, fcm):
+    hotel = make_hotel()
+    guest = make_guest(language="en")
+    stay = make_stay(guest, make_room(make_room_type(hotel)))
+    headers = auth_headers(guest)
+    _register(client, headers, language="en")
+    asked = client.post(f"/api/v1/stays/{stay.id}/messages", headers=headers, json={"body": "Late checkout?"})
+    assert asked.status_code == 201
+    desk = auth_headers(make_staff(Role.FRONT_DESK, [hotel]))
+    replied = client.post(f"/api/v1/staff/stays/{stay.id}/messages", headers=desk, json={"body": "Until 14:00."})
+    assert replied.status_code == 201
+
+    jobs.queue_event_notifications()
+
+    [message] = fcm.state.messages  # the guest's own message notifies nobody
+    assert message["notification"]["title"] == "New message from the front desk"
+    assert message["data"]["deep_link"] == f"app://stays/{stay.id}/messages"
