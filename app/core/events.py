@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, Index, String, select, text
+from sqlalchemy import JSON, Index, String, insert, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -74,6 +74,24 @@ def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None
     for handler in current_app.extensions[_EXTENSION].get(event_type, ()):
         handler(event)
     return event
+
+
+def record_many(event_type: str, rows: list[dict[str, Any]]) -> None:
+    """Append many events of one type at once (the MQTT bridge's batches): one multi-row INSERT when nobody
+    subscribes to the type in process, else `record()` for each, so subscribers still run. Each row has the
+    keyword arguments of `record()` (hotel_id, guest_id, subject_id, payload)."""
+    if not rows:
+        return
+    if current_app.extensions[_EXTENSION].get(event_type):
+        for row in rows:
+            record(event_type, **row)
+        return
+    take_event_lock()
+    now = clock.now()
+    db.session.execute(insert(DomainEvent), [
+        {"type": event_type, "hotel_id": row.get("hotel_id"), "guest_id": row.get("guest_id"),
+         "subject_id": row.get("subject_id"), "payload": row.get("payload") or {}, "occurred_at": now}
+        for row in rows])
 
 
 def events_after(last_id: int, *, hotel_ids: Iterable[int] | None = None, types: Iterable[str] | None = None,

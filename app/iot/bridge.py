@@ -1,8 +1,10 @@
 """The bridge process (`flask iot bridge`): MQTT in, database out, and the command outbox back to MQTT.
 
 One thread owns the database work: paho's network thread only queues events (mqtt.Connection), and this loop
-handles each incoming message in its own unit of work, so a bad payload or a failing message is logged, rolled
-back and skipped, never the end of the loop. Commands are published outside any transaction; their state moves
+takes what has queued up (up to MESSAGE_BATCH messages) and stores it in one unit of work. A payload that does not
+decode is logged and skipped before the database sees it; if a batch fails in the database, it is rolled back and
+its messages are stored again one per unit of work, so a failing message is logged and skipped alone, never the end
+of the loop nor of its neighbours. Commands are published outside any transaction; their state moves
 to `sent` when the broker's PUBACK comes back, to `acknowledged`/`failed` when the device answers.
 """
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 16 * 1024
 WAKE = "wake"
 DISCOVERY_BATCH = 5
+MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
 
 
 class BadPayload(ValueError):
@@ -136,16 +139,26 @@ class Bridge:
             event = self.events.get(timeout=timeout)
         except queue.Empty:
             return
-        for _ in range(1000):
-            self._handle(event)
+        messages: list[mqtt.Received] = []
+        for _ in range(4 * MESSAGE_BATCH):
+            if isinstance(event, mqtt.Received):
+                messages.append(event)
+                if len(messages) >= MESSAGE_BATCH:
+                    self._handle_messages(messages)
+                    messages = []
+            else:  # in arrival order: what came before this event is stored before it is handled
+                self._handle_messages(messages)
+                messages = []
+                self._handle(event)
             try:
                 event = self.events.get_nowait()
             except queue.Empty:
-                return
+                break
+        self._handle_messages(messages)
 
     def _handle(self, event: Any) -> None:
         if isinstance(event, mqtt.Received):
-            self._handle_message(event)
+            self._handle_messages([event])
         elif isinstance(event, mqtt.Published):
             self._other_inflight.discard(event.mid)
             command_id = self.inflight.pop(event.mid, None)
@@ -170,38 +183,48 @@ class Bridge:
         elif isinstance(event, mqtt.Disconnected):
             log.warning("bridge disconnected: %s", event.reason)
 
-    def _handle_message(self, message: mqtt.Received) -> None:
-        self.handled += 1
-        parsed = topics.parse(message.topic)
-        if parsed is None:
-            log.warning("bridge: message on unexpected topic %s skipped", message.topic)
+    def _handle_messages(self, messages: list[mqtt.Received]) -> None:
+        if not messages:
+            return
+        self.handled += len(messages)
+        reports = [report for message in messages if (report := self._decode(message)) is not None]
+        if not reports:
             return
         try:
             with unit_of_work():
-                device = self._store(parsed, message)
+                rooms = services.record_reports(reports=reports)
+        except Exception:
+            if len(reports) == 1:
+                log.exception("bridge: message on %s failed and was skipped", reports[0].device_topic)
+                return
+            log.exception("bridge: a batch of %d messages failed; storing them one by one", len(reports))
+            rooms = set()
+            for report in reports:
+                rooms |= self._safely(services.record_reports, reports=[report]) or set()
+        self.dirty_rooms |= rooms
+
+    def _decode(self, message: mqtt.Received) -> services.Report | None:
+        """The message as a report, or None (logged) when its topic or payload is not what the convention says."""
+        parsed = topics.parse(message.topic)
+        if parsed is None:
+            log.warning("bridge: message on unexpected topic %s skipped", message.topic)
+            return None
+        try:
+            if parsed.leaf == topics.STATE:
+                return services.Report(parsed.leaf, parsed.device_topic, decode_json_object(message.payload))
+            if parsed.leaf == topics.AVAILABILITY:
+                return services.Report(parsed.leaf, parsed.device_topic, decode_availability(message.payload))
+            if not message.correlation_data:
+                raise BadPayload("a response without correlation data")
+            try:
+                correlation_id = message.correlation_data.decode("ascii")
+            except UnicodeDecodeError:
+                raise BadPayload("correlation data is not a command id") from None
+            return services.Report(parsed.leaf, parsed.device_topic, decode_json_object(message.payload),
+                                   correlation_id=correlation_id)
         except BadPayload as error:
             log.warning("bridge: bad payload on %s skipped: %s", message.topic, error)
-            return
-        except Exception:
-            log.exception("bridge: message on %s failed and was skipped", message.topic)
-            return
-        if device is not None:
-            self.dirty_rooms.add(device.room_id)
-
-    def _store(self, parsed: topics.DeviceTopic, message: mqtt.Received) -> Any:
-        if parsed.leaf == topics.STATE:
-            return services.record_state(device_topic=parsed.device_topic, state=decode_json_object(message.payload))
-        if parsed.leaf == topics.AVAILABILITY:
-            return services.record_availability(device_topic=parsed.device_topic,
-                                                online=decode_availability(message.payload))
-        if not message.correlation_data:
-            raise BadPayload("a response without correlation data")
-        try:
-            correlation_id = message.correlation_data.decode("ascii")
-        except UnicodeDecodeError:
-            raise BadPayload("correlation data is not a command id") from None
-        services.record_response(correlation_id=correlation_id, response=decode_json_object(message.payload))
-        return None
+            return None
 
     # -- periodic work ------------------------------------------------------------------------------------------
 

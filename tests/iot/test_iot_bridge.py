@@ -6,12 +6,12 @@ import time
 from datetime import timedelta
 
 from app.core import clock
+from app.core.auth import Role
 from app.core.db import unit_of_work
-from app.core.events import DomainEvent, events_after, record
+from app.core.events import DomainEvent, events_after
 from app.extensions import db
 from app.iot import mqtt
 from app.iot.models import DeviceReading
-from app.core.auth import Role
 from tests.factories import headers_for, make_guest, make_staff, make_stay
 from tests.iot.conftest import Listener, eventually, make_iot_room
 

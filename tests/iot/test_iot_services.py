@@ -15,7 +15,8 @@ from app.core.events import events_after, record
 from app.extensions import db
 from app.iot import jobs, mqtt, services
 from app.iot.bridge import Bridge, BridgeSettings
-from app.iot.models import CommandStatus, DeviceCommand, DeviceReading
+from app.iot.models import CommandStatus, Device, DeviceCommand, DeviceReading
+from app.iot.services import ingest
 from app.requests.models import ServiceRequest
 from tests.factories import make_guest, make_stay
 from tests.iot.conftest import make_iot_room
@@ -240,3 +241,57 @@ def test_two_hotels_rooms_get_their_own_aggregates():
         aggregates = [services.room_aggregate(room_id=room.room.id) for room in rooms]
     assert aggregates[0][0] == f"{rooms[0].devices['climate'].room_topic}/state"
     assert [a[1]["occupied"] for a in aggregates] == [True, False]
+
+
+def test_a_batch_stores_every_change_once_in_order_and_applies_the_fault_rule(app, iot_room):
+    bridge = fake_bridge(app)
+    make_stay(make_guest(), iot_room.room)
+    sensor, light, climate = (iot_room.devices[kind].topic for kind in ("sensor", "light", "climate"))
+
+    def state(topic, **values):
+        return mqtt.Received(topic=f"{topic}/state", payload=json.dumps(values).encode())
+
+    bridge._handle_messages([
+        state(sensor, temperature_c=20), state(light, on=True), state(sensor, temperature_c=20),  # a repeat
+        state(sensor, temperature_c=21), mqtt.Received(topic=f"{light}/state", payload=b"{bad"),
+        state(climate, fault="compressor"), state(climate, fault="compressor", temperature_c=30),
+        state("hotel/nowhere/room/1/x", on=True),
+    ])
+    with unit_of_work():
+        history = [(r.device_id, r.state) for r in db.session.query(DeviceReading).order_by(DeviceReading.id)]
+        changed = events_after(0, types=["device.state_changed"])
+        faults = events_after(0, types=["device.fault"])
+        repairs = db.session.scalars(select(ServiceRequest)).all()
+    ids = {kind: iot_room.devices[kind].id for kind in ("sensor", "light", "climate")}
+    assert sorted(history, key=repr) == sorted([
+        (ids["sensor"], {"temperature_c": 20}), (ids["light"], {"on": True}), (ids["sensor"], {"temperature_c": 21}),
+        (ids["climate"], {"fault": "compressor"}), (ids["climate"], {"fault": "compressor", "temperature_c": 30})],
+        key=repr)
+    assert [e.payload["state"] for e in changed if e.subject_id == ids["sensor"]] == [
+        {"temperature_c": 20}, {"temperature_c": 21}]
+    assert len(faults) == 1 and len(repairs) == 1
+    assert bridge.dirty_rooms == {iot_room.room.id}
+    with unit_of_work():
+        assert db.session.get(Device, ids["sensor"]).state == {"temperature_c": 21}
+
+
+def test_a_batch_that_fails_in_the_database_is_stored_message_by_message(app, iot_room, monkeypatch):
+    bridge = fake_bridge(app)
+    sensor, lock = iot_room.devices["sensor"].topic, iot_room.devices["lock"].topic
+    real = ingest.record_availability
+
+    def failing(*, device_topic, online):
+        if device_topic == lock:
+            raise RuntimeError("a row this database refuses")
+        return real(device_topic=device_topic, online=online)
+
+    monkeypatch.setattr(ingest, "record_availability", failing)
+    bridge._handle_messages([
+        mqtt.Received(topic=f"{sensor}/state", payload=b'{"occupancy": true}'),
+        mqtt.Received(topic=f"{lock}/availability", payload=b"online"),
+        mqtt.Received(topic=f"{sensor}/availability", payload=b"online"),
+    ])
+    with unit_of_work():
+        sensor_row = db.session.get(Device, iot_room.devices["sensor"].id)
+        assert (sensor_row.state, sensor_row.available) == ({"occupancy": True}, True)
+        assert db.session.get(Device, iot_room.devices["lock"].id).available is None

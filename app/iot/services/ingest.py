@@ -10,7 +10,8 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm.util import identity_key
 
 from app.bookings import services as bookings
 from app.bookings.models import Booking, BookingStatus, RoomState
@@ -34,6 +35,16 @@ class CommandToPublish:
     expiry_seconds: int
     response_topic: str
     correlation_data: bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    """One decoded message from a device: its state (dict), availability (bool) or a command response (dict)."""
+
+    leaf: str  # topics.STATE | topics.AVAILABILITY | topics.RESPONSE
+    device_topic: str
+    value: Any
+    correlation_id: str | None = None
 
 
 def _device(device_topic: str) -> Device | None:
@@ -112,6 +123,73 @@ def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceC
     ok = response.get("status") == "ok"
     record_transition(command, CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED)
     return command
+
+
+# -- many reports in one unit of work (the bridge's batches) -----------------------------------------------------
+
+def record_reports(*, reports: list[Report]) -> set[int]:
+    """Store a batch of reports in order; consecutive states go through `record_states`. Returns the rooms touched."""
+    rooms: set[int] = set()
+    states: list[tuple[str, dict[str, Any]]] = []
+    for report in reports:
+        if report.leaf == topics.STATE:
+            states.append((report.device_topic, report.value))
+            continue
+        rooms |= record_states(states=states)
+        states = []
+        if report.leaf == topics.AVAILABILITY:
+            device = record_availability(device_topic=report.device_topic, online=report.value)
+            if device is not None:
+                rooms.add(device.room_id)
+        else:
+            record_response(correlation_id=report.correlation_id or "", response=report.value)
+    return rooms | record_states(states=states)
+
+
+def record_states(*, states: list[tuple[str, dict[str, Any]]]) -> set[int]:
+    """Many devices' states at once, with `record_state`'s rules: each change becomes a history row and a
+    `device.state_changed` event (two multi-row INSERTs) and the latest state per device one UPDATE row, instead
+    of an ORM round trip per message. Reports that carry rules (a fault, a fault clearing, the DND button) take
+    `record_state` one by one, in order."""
+    if not states:
+        return set()
+    devices = {row.topic: row for row in db.session.execute(
+        select(Device.id, Device.topic, Device.hotel_id, Device.room_id, Device.kind, Device.state, Device.fault)
+        .where(Device.topic.in_({topic for topic, _ in states})))}
+    ruled = {row.topic for row in devices.values() if row.fault or row.kind == DeviceKind.INDICATOR}
+    ruled |= {topic for topic, state in states if state.get("fault")}
+    latest = {topic: row.state for topic, row in devices.items()}
+    now, rooms, readings, changed, changes = clock.now(), set(), [], {}, []
+    for topic, state in states:
+        row = devices.get(topic)
+        if row is None:
+            log.warning("state from an unregistered device %s skipped", topic)
+            continue
+        rooms.add(row.room_id)
+        if topic in ruled:
+            record_state(device_topic=topic, state=state)
+        elif state != latest[topic]:
+            latest[topic] = changed[row.id] = state
+            readings.append({"device_id": row.id, "state": state, "recorded_at": now})
+            changes.append({"hotel_id": row.hotel_id, "subject_id": row.id,
+                            "payload": {"room_id": row.room_id, "kind": row.kind, "state": state}})
+    if changed:
+        db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
+                                            for device_id, state in changed.items()])
+        _forget_loaded(changed)
+        db.session.execute(insert(DeviceReading), readings)
+        events.record_many("device.state_changed", changes)
+    return rooms
+
+
+def _forget_loaded(device_ids: Any) -> None:
+    """Devices this session loaded earlier (sessions keep objects across commits here) would still show the old
+    state after a bulk UPDATE: expire them, so the next read (the room's aggregate, say) loads the new one."""
+    session = db.session()
+    for device_id in device_ids:
+        loaded = session.identity_map.get(identity_key(Device, device_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 # -- the outbox ----------------------------------------------------------------------------------------------------
