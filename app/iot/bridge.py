@@ -30,6 +30,7 @@ MAX_PAYLOAD = 16 * 1024
 WAKE = "wake"
 DISCOVERY_BATCH = 5
 MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
+DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
 
 
 class BadPayload(ValueError):
@@ -135,12 +136,21 @@ class Bridge:
     # -- events from the network thread ---------------------------------------------------------------------------
 
     def _drain(self, timeout: float) -> None:
+        """Handle what has queued up (waiting up to `timeout` for the first event), at most DRAIN_EVENTS of it,
+        then return so that the loop's periodic work runs. An event is taken off the queue only when it is
+        about to be handled (the loop before 2026-11-23 took one more than it handled at the end of a full
+        drain, and so lost one message in every full drain of a burst)."""
         try:
-            event = self.events.get(timeout=timeout)
+            events = [self.events.get(timeout=timeout)]
         except queue.Empty:
             return
+        while len(events) < DRAIN_EVENTS:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                break
         messages: list[mqtt.Received] = []
-        for _ in range(4 * MESSAGE_BATCH):
+        for event in events:
             if isinstance(event, mqtt.Received):
                 messages.append(event)
                 if len(messages) >= MESSAGE_BATCH:
@@ -150,10 +160,6 @@ class Bridge:
                 self._handle_messages(messages)
                 messages = []
                 self._handle(event)
-            try:
-                event = self.events.get_nowait()
-            except queue.Empty:
-                break
         self._handle_messages(messages)
 
     def _handle(self, event: Any) -> None:
@@ -270,10 +276,12 @@ class Bridge:
         if result is not None:
             self._last_event_id, rooms = result
             self.dirty_rooms |= rooms
-        while self.dirty_rooms and self._window() > self.settings.broker.max_inflight // 2:
-            aggregate = self._safely(services.room_aggregate, room_id=self.dirty_rooms.pop())
-            if aggregate is not None:
-                self._publish_other(*aggregate)
+        free = self._window() - self.settings.broker.max_inflight // 2
+        if not self.dirty_rooms or free <= 0:
+            return
+        rooms = [self.dirty_rooms.pop() for _ in range(min(free, len(self.dirty_rooms)))]
+        for topic, body in (self._safely(services.room_aggregates, room_ids=rooms) or {}).values():
+            self._publish_other(topic, body)
 
     def _publish_discovery(self) -> None:
         # Half the window at most, a few per tick: commands always find room.

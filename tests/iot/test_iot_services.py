@@ -13,6 +13,7 @@ from app.core import clock
 from app.core.db import unit_of_work
 from app.core.events import events_after, record
 from app.extensions import db
+from app.iot import bridge as bridge_module
 from app.iot import jobs, mqtt, services
 from app.iot.bridge import Bridge, BridgeSettings
 from app.iot.models import CommandStatus, Device, DeviceCommand, DeviceReading
@@ -295,3 +296,20 @@ def test_a_batch_that_fails_in_the_database_is_stored_message_by_message(app, io
         sensor_row = db.session.get(Device, iot_room.devices["sensor"].id)
         assert (sensor_row.state, sensor_row.available) == ({"occupancy": True}, True)
         assert db.session.get(Device, iot_room.devices["lock"].id).available is None
+
+
+def test_a_burst_longer_than_one_drain_loses_no_message(app, iot_room, monkeypatch):
+    """Regression: a full drain took one event more off the queue than it handled (a lost message per drain)."""
+    monkeypatch.setattr(bridge_module, "DRAIN_EVENTS", 10)
+    monkeypatch.setattr(bridge_module, "MESSAGE_BATCH", 4)
+    bridge = fake_bridge(app)
+    topic = iot_room.devices["sensor"].topic
+    for level in range(35):
+        bridge.events.put(mqtt.Received(topic=f"{topic}/state", payload=json.dumps({"lux": level}).encode()))
+        if level % 7 == 0:
+            bridge.events.put(mqtt.Published(mid=1000 + level, ok=True))  # other events interleaved
+    while not bridge.events.empty():
+        bridge._drain(0.01)
+    with unit_of_work():
+        stored = [r.state["lux"] for r in db.session.query(DeviceReading).order_by(DeviceReading.id)]
+    assert stored == list(range(35)) and bridge.handled == 35

@@ -289,20 +289,34 @@ def last_event_id() -> int:
 
 def room_aggregate(*, room_id: int) -> tuple[str, dict[str, Any]] | None:
     """The room's aggregate state topic and payload: occupancy, DND / make-up-room, climate, sensors."""
-    devices = list(db.session.scalars(select(Device).where(Device.room_id == room_id).order_by(Device.id)))
-    if not devices:
-        return None
-    stay = db.session.scalar(select(Booking).where(Booking.room_id == room_id,
-                                                   Booking.status == BookingStatus.IN_HOUSE).limit(1))
+    return room_aggregates(room_ids=[room_id]).get(room_id)
+
+
+def room_aggregates(*, room_ids: list[int]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """`room_aggregate` for many rooms in two queries (the bridge republishes the rooms a burst touched)."""
+    rows = db.session.execute(
+        select(Device.room_id, Device.room_topic, Device.kind, Device.state, Device.available)
+        .where(Device.room_id.in_(room_ids)).order_by(Device.id)).all()
+    stays = dict(db.session.execute(select(Booking.room_id, Booking.room_state).where(
+        Booking.room_id.in_(room_ids), Booking.status == BookingStatus.IN_HOUSE)).all())
+    devices: dict[int, list[Any]] = {}
+    for row in rows:
+        devices.setdefault(row.room_id, []).append(row)
+    now = clock.now().isoformat()
+    return {room_id: _aggregate(room_devices, stays.get(room_id), room_id in stays, now)
+            for room_id, room_devices in devices.items()}
+
+
+def _aggregate(devices: list[Any], room_state: str | None, occupied: bool, now: str) -> tuple[str, dict[str, Any]]:
     by_kind: dict[str, dict] = {}
     for device in devices:
         by_kind.setdefault(device.kind, device.state or {})
     return f"{devices[0].room_topic}/{topics.STATE}", {
-        "occupied": stay is not None,
-        "room_state": stay.room_state if stay else RoomState.NONE.value,
+        "occupied": occupied,
+        "room_state": room_state if occupied else RoomState.NONE.value,
         "climate": by_kind.get(DeviceKind.CLIMATE),
         "sensors": by_kind.get(DeviceKind.SENSOR),
         "devices_online": sum(1 for d in devices if d.available),
         "devices": len(devices),
-        "at": clock.now().isoformat(),
+        "at": now,
     }
