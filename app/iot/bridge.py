@@ -31,6 +31,7 @@ WAKE = "wake"
 DISCOVERY_BATCH = 5
 MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
 DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
+SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` this soon
 
 
 class BadPayload(ValueError):
@@ -97,6 +98,7 @@ class Bridge:
         self._last_event_id = 0
         self._discovery_backlog: list[tuple[str, dict]] = []
         self._other_inflight: set[int] = set()  # mids of discovery and aggregate publishes awaiting PUBACK
+        self._broker_has: dict[int, float] = {}  # command id -> when its PUBACK came (not yet marked sent)
         self._next_heartbeat = 0.0
         self._next_aggregate = 0.0
 
@@ -140,10 +142,17 @@ class Bridge:
         then return so that the loop's periodic work runs. An event is taken off the queue only when it is
         about to be handled (the loop before 2026-11-23 took one more than it handled at the end of a full
         drain, and so lost one message in every full drain of a burst)."""
-        try:
-            events = [self.events.get(timeout=timeout)]
-        except queue.Empty:
-            return
+        if self._broker_has:
+            try:
+                events = [self.events.get_nowait()]
+            except queue.Empty:
+                self._flush_sent()  # idle: now is a good time
+                return
+        else:
+            try:
+                events = [self.events.get(timeout=timeout)]
+            except queue.Empty:
+                return
         while len(events) < DRAIN_EVENTS:
             try:
                 events.append(self.events.get_nowait())
@@ -170,7 +179,9 @@ class Bridge:
             command_id = self.inflight.pop(event.mid, None)
             if command_id is not None:
                 if event.ok:
-                    self._safely(services.mark_sent, command_id=command_id)
+                    # Marked `sent` when the loop is idle (or within SENT_FLUSH_SECONDS), many in one unit of
+                    # work: off the path of the device's answer, which usually follows within a millisecond.
+                    self._broker_has.setdefault(command_id, time.monotonic())
                 else:
                     self._safely(services.mark_refused, command_id=command_id, reason=event.reason)
         elif isinstance(event, mqtt.Connected):
@@ -234,8 +245,14 @@ class Bridge:
 
     # -- periodic work ------------------------------------------------------------------------------------------
 
+    def _flush_sent(self) -> None:
+        ids, self._broker_has = list(self._broker_has), {}
+        self._safely(services.mark_sent_many, command_ids=ids)
+
     def _tick(self) -> None:
         now = time.monotonic()
+        if self._broker_has and now - next(iter(self._broker_has.values())) > SENT_FLUSH_SECONDS:
+            self._flush_sent()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
             self._safely(services.heartbeat, bridge_id=self.settings.bridge_id)
@@ -262,7 +279,7 @@ class Bridge:
         if free <= 0:
             return
         due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id, limit=free,
-                           skip_ids=frozenset(self.inflight.values())) or []
+                           skip_ids=frozenset(self.inflight.values()) | frozenset(self._broker_has)) or []
         for command in due:
             mid = self.connection.publish(mqtt.Outgoing(
                 command.topic, command.payload, qos=1, retain=False, expiry_seconds=command.expiry_seconds,

@@ -208,6 +208,9 @@ def test_bridge_publishes_commands_and_redoes_the_unconfirmed_after_a_reconnect(
     sets = [mid for mid, m in enumerate(bridge.connection.published, start=1) if m.topic.endswith("/set")]
     assert len(sets) == 2  # published again (discovery configs went out on connect too)
     bridge._handle(mqtt.Published(mid=sets[1], ok=True))
+    bridge._publish_commands()
+    assert len([m for m in bridge.connection.published if m.topic.endswith("/set")]) == 2  # PUBACKed: not again
+    bridge._drain(0.01)  # the loop is idle: PUBACKed commands are marked sent
     assert status_of(command.id) == CommandStatus.SENT
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from app.bookings import services as bookings
@@ -120,6 +121,7 @@ def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceC
         log.warning("command %s acknowledged after it was marked expired", command.id)
     command.result = response
     command.claimed_by = command.claimed_until = None
+    command.sent_at = command.sent_at or clock.now()  # the answer came before the bridge marked the PUBACK
     ok = response.get("status") == "ok"
     record_transition(command, CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED)
     return command
@@ -206,7 +208,8 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
         DeviceCommand.status == CommandStatus.PENDING,
         or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now,
             DeviceCommand.claimed_by == bridge_id))
-        .order_by(DeviceCommand.id).limit(limit).with_for_update(skip_locked=True))
+        .order_by(DeviceCommand.id).limit(limit).options(joinedload(DeviceCommand.device, innerjoin=True))
+        .with_for_update(of=DeviceCommand, skip_locked=True))
     if skip_ids:
         query = query.where(DeviceCommand.id.not_in(list(skip_ids)))
     due = []
@@ -234,6 +237,15 @@ def mark_sent(*, command_id: int) -> None:
     """The broker has the command (PUBACK); its acknowledgement may even have come first."""
     command = db.session.get(DeviceCommand, command_id)
     if command is not None and command.status == CommandStatus.PENDING:
+        command.claimed_by = command.claimed_until = None
+        record_transition(command, CommandStatus.SENT)
+
+
+def mark_sent_many(*, command_ids: list[int]) -> None:
+    """`mark_sent` for many commands (those acknowledged by their device meanwhile are left as they are)."""
+    pending = select(DeviceCommand).where(DeviceCommand.id.in_(command_ids),
+                                          DeviceCommand.status == CommandStatus.PENDING)
+    for command in db.session.scalars(pending.order_by(DeviceCommand.id)):
         command.claimed_by = command.claimed_until = None
         record_transition(command, CommandStatus.SENT)
 
