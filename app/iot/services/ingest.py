@@ -6,11 +6,11 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
@@ -176,12 +176,34 @@ def record_states(*, states: list[tuple[str, dict[str, Any]]]) -> set[int]:
             changes.append({"hotel_id": row.hotel_id, "subject_id": row.id,
                             "payload": {"room_id": row.room_id, "kind": row.kind, "state": state}})
     if changed:
-        db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
-                                            for device_id, state in changed.items()])
-        _forget_loaded(changed)
-        db.session.execute(insert(DeviceReading), readings)
+        _store_states(changed, readings, now)
         events.record_many("device.state_changed", changes)
     return rooms
+
+
+_UPDATE_STATES = text(
+    "UPDATE iot_devices SET state = v.state, state_at = :at, updated_at = :at "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS json[])) AS v(id, state) WHERE iot_devices.id = v.id")
+_INSERT_READINGS = text(
+    "INSERT INTO iot_device_readings (device_id, state, recorded_at) SELECT r.device_id, r.state, :at "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS json[])) WITH ORDINALITY AS r(device_id, state, n) "
+    "ORDER BY r.n")
+
+
+def _store_states(changed: dict[int, dict[str, Any]], readings: list[dict[str, Any]], now: Any) -> None:
+    """The latest state per device and the history rows. On PostgreSQL two constant statements over arrays (one
+    round trip each, whatever the batch size); elsewhere executemany."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        at = now.astimezone(UTC).replace(tzinfo=None)
+        db.session.execute(_UPDATE_STATES, {"at": at, "ids": list(changed),
+                                            "states": [json.dumps(state) for state in changed.values()]})
+        db.session.execute(_INSERT_READINGS, {"at": at, "ids": [r["device_id"] for r in readings],
+                                              "states": [json.dumps(r["state"]) for r in readings]})
+    else:
+        db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
+                                            for device_id, state in changed.items()])
+        db.session.execute(insert(DeviceReading), readings)
+    _forget_loaded(changed)
 
 
 def _forget_loaded(device_ids: Any) -> None:
