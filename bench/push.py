@@ -79,7 +79,7 @@ def _sender_worker(args: tuple[str, int, int, int]) -> tuple[int, float]:
 
 
 def bench_send() -> dict:
-    port = _free_port()
+    port = int(os.environ.get("BENCH_FCM_PORT") or _free_port())
     server = subprocess.Popen([sys.executable, "-m", "app.push.dev_fcm_server", "--port", str(port), "--keep", "0"],
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
