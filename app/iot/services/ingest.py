@@ -10,7 +10,7 @@ from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, insert, or_, select, text, update
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
@@ -21,7 +21,7 @@ from app.core.events import DomainEvent
 from app.extensions import db
 from app.iot import topics
 from app.iot.models import BridgeHeartbeat, CommandStatus, Device, DeviceCommand, DeviceKind, DeviceReading
-from app.iot.services.commands import record_transition
+from app.iot.services.commands import announce_transition, record_transition
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 30  # another bridge leaves a claimed command alone this long (then it may publish it itself)
@@ -110,20 +110,26 @@ def record_availability(*, device_topic: str, online: bool) -> Device | None:
 
 
 def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceCommand | None:
-    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing."""
-    command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
+    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing.
+
+    One UPDATE ... RETURNING (no read first): this is on the path of every command's round trip."""
+    status = CommandStatus.ACKNOWLEDGED if response.get("status") == "ok" else CommandStatus.FAILED
+    now = clock.now()
+    command = db.session.scalars(
+        update(DeviceCommand)
+        .where(DeviceCommand.correlation_id == correlation_id, DeviceCommand.status.not_in(
+            [CommandStatus.ACKNOWLEDGED.value, CommandStatus.FAILED.value]))
+        .values(status=status.value, result=response, claimed_by=None, claimed_until=None, completed_at=now,
+                # the answer may come before the bridge marked the PUBACK
+                sent_at=func.coalesce(DeviceCommand.sent_at, now))
+        .returning(DeviceCommand),
+        execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
     if command is None:
-        log.warning("response for an unknown command %s skipped", correlation_id)
-        return None
-    if command.status in (CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED):
+        command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
+        if command is None:
+            log.warning("response for an unknown command %s skipped", correlation_id)
         return command
-    if command.status == CommandStatus.EXPIRED:
-        log.warning("command %s acknowledged after it was marked expired", command.id)
-    command.result = response
-    command.claimed_by = command.claimed_until = None
-    command.sent_at = command.sent_at or clock.now()  # the answer came before the bridge marked the PUBACK
-    ok = response.get("status") == "ok"
-    record_transition(command, CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED)
+    announce_transition(command, status)
     return command
 
 
