@@ -32,6 +32,7 @@ DISCOVERY_BATCH = 5
 MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
 DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
 SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` this soon
+OUTBOX_SWEEP_SECONDS = 1.0  # with LISTEN, the outbox is also read this often (claims that lapsed elsewhere)
 
 
 class BadPayload(ValueError):
@@ -99,6 +100,9 @@ class Bridge:
         self._discovery_backlog: list[tuple[str, dict]] = []
         self._other_inflight: set[int] = set()  # mids of discovery and aggregate publishes awaiting PUBACK
         self._broker_has: dict[int, float] = {}  # command id -> when its PUBACK came (not yet marked sent)
+        self._listening = threading.Event()  # the LISTEN connection is up (PostgreSQL): NOTIFY wakes the outbox
+        self._outbox_due = True
+        self._next_sweep = 0.0
         self._next_heartbeat = 0.0
         self._next_aggregate = 0.0
 
@@ -172,6 +176,9 @@ class Bridge:
         self._handle_messages(messages)
 
     def _handle(self, event: Any) -> None:
+        if event is WAKE:
+            self._outbox_due = True
+            return
         if isinstance(event, mqtt.Received):
             self._handle_messages([event])
         elif isinstance(event, mqtt.Published):
@@ -195,6 +202,7 @@ class Bridge:
             log.info("bridge connected (session present: %s, %d publishes to redo)", event.session_present,
                      len(event.dropped_mids))
             self._next_aggregate = 0.0
+            self._outbox_due = True
             if self.settings.discovery:
                 self._discovery_backlog = self._safely(services.discovery_configs) or []
         elif isinstance(event, mqtt.Disconnected):
@@ -205,6 +213,13 @@ class Bridge:
             return
         self.handled += len(messages)
         reports = [report for message in messages if (report := self._decode(message)) is not None]
+        # Devices' answers to commands first, committed on their own: someone waits for each of them, while
+        # state reports (a device's new state usually comes with its answer) only refresh what is shown.
+        answers = [report for report in reports if report.leaf == topics.RESPONSE]
+        self._store(answers)
+        self._store([report for report in reports if report.leaf != topics.RESPONSE])
+
+    def _store(self, reports: list[services.Report]) -> None:
         if not reports:
             return
         try:
@@ -258,7 +273,11 @@ class Bridge:
             self._safely(services.heartbeat, bridge_id=self.settings.bridge_id)
             self._safely(services.expire_overdue)
         if self.connection.connected:
-            self._publish_commands()
+            # With LISTEN, the outbox is read when a NOTIFY says a command was committed (and on a slow sweep for
+            # lapsed claims); reading it on every pass of the loop cost the database a query every few ms.
+            if self._outbox_due or not self._listening.is_set() or now >= self._next_sweep:
+                self._next_sweep = now + OUTBOX_SWEEP_SECONDS
+                self._publish_commands()
             self._publish_discovery()
             if now >= self._next_aggregate:
                 self._next_aggregate = now + self.settings.aggregate_seconds
@@ -277,9 +296,11 @@ class Bridge:
     def _publish_commands(self) -> None:
         free = self._window()
         if free <= 0:
+            self._outbox_due = True  # try again when PUBACKs have freed the window
             return
         due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id, limit=free,
                            skip_ids=frozenset(self.inflight.values()) | frozenset(self._broker_has)) or []
+        self._outbox_due = len(due) >= free  # a full claim: there may be more
         for command in due:
             mid = self.connection.publish(mqtt.Outgoing(
                 command.topic, command.payload, qos=1, retain=False, expiry_seconds=command.expiry_seconds,
@@ -324,9 +345,12 @@ class Bridge:
             try:
                 with psycopg.connect(url, autocommit=True) as connection:
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._listening.set()
+                    self.events.put(WAKE)  # commands committed before LISTEN took effect
                     while not self.stopping.is_set():
                         for _ in connection.notifies(timeout=1.0):
                             self.events.put(WAKE)
             except Exception:
+                self._listening.clear()
                 log.exception("bridge: LISTEN connection failed; polling until it is back")
                 self.stopping.wait(5)
