@@ -32,6 +32,8 @@ DISCOVERY_BATCH = 5
 MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
 DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
 SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` this soon
+SENT_IDLE_SECONDS = 0.02  # ... and an idle one after this long without events
+ANSWER_WAIT_SECONDS = 0.003
 OUTBOX_SWEEP_SECONDS = 1.0  # with LISTEN, the outbox is also read this often (claims that lapsed elsewhere)
 
 
@@ -147,8 +149,8 @@ class Bridge:
         about to be handled (the loop before 2026-11-23 took one more than it handled at the end of a full
         drain, and so lost one message in every full drain of a burst)."""
         if self._broker_has:
-            try:
-                events = [self.events.get_nowait()]
+            try:  # the device's answer usually follows its PUBACK within a few ms: let it go first
+                events = [self.events.get(timeout=min(timeout, SENT_IDLE_SECONDS))]
             except queue.Empty:
                 self._flush_sent()  # idle: now is a good time
                 return
@@ -157,11 +159,9 @@ class Bridge:
                 events = [self.events.get(timeout=timeout)]
             except queue.Empty:
                 return
-        while len(events) < DRAIN_EVENTS:
-            try:
-                events.append(self.events.get_nowait())
-            except queue.Empty:
-                break
+        self._take_queued(events)
+        if len(events) < 5 and (self.inflight or self._broker_has):
+            self._wait_for_answer(events)
         messages: list[mqtt.Received] = []
         for event in events:
             if isinstance(event, mqtt.Received):
@@ -174,6 +174,31 @@ class Bridge:
                 messages = []
                 self._handle(event)
         self._handle_messages(messages)
+
+    def _wait_for_answer(self, events: list[Any]) -> None:
+        """Commands are out and a device has just reported its state: it answers a moment later. Waiting that
+        moment (at most ANSWER_WAIT_SECONDS) stores the answer first (see _handle_messages), not behind the
+        state's transaction."""
+        deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+        leaves = {message.topic.rsplit("/", 1)[-1] for message in events if isinstance(message, mqtt.Received)}
+        while topics.STATE in leaves and topics.RESPONSE not in leaves:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                return
+            events.append(event)
+            if isinstance(event, mqtt.Received):
+                leaves.add(event.topic.rsplit("/", 1)[-1])
+
+    def _take_queued(self, events: list[Any]) -> None:
+        while len(events) < DRAIN_EVENTS:
+            try:
+                events.append(self.events.get_nowait())
+            except queue.Empty:
+                return
 
     def _handle(self, event: Any) -> None:
         if event is WAKE:
