@@ -232,6 +232,8 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
     less than a second left is expired instead of published.
     """
     now = clock.now()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _claim_in_one_statement(bridge_id, limit, skip_ids, now)
     query = (select(DeviceCommand).where(
         DeviceCommand.status == CommandStatus.PENDING,
         or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now,
@@ -249,6 +251,36 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
         command.claimed_by, command.claimed_until = bridge_id, now + timedelta(seconds=CLAIM_SECONDS)
         command.publish_count += 1
         due.append(_to_publish(command, remaining))
+    return due
+
+
+_CLAIM = text(
+    "UPDATE iot_commands AS c SET claimed_by = :bridge, claimed_until = :until, publish_count = c.publish_count + 1 "
+    "FROM iot_devices AS d WHERE d.id = c.device_id AND c.id IN ("
+    " SELECT id FROM iot_commands WHERE status = 'pending'"
+    " AND (claimed_until IS NULL OR claimed_until < :now OR claimed_by = :bridge) AND NOT (id = ANY(:skip))"
+    " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "RETURNING c.id, c.values, c.correlation_id, c.expires_at, d.topic")
+
+
+def _claim_in_one_statement(bridge_id: str, limit: int, skip_ids: frozenset[int], now: Any) -> list[CommandToPublish]:
+    """PostgreSQL: the claim as one UPDATE ... RETURNING (it is on the path of every command)."""
+    naive = now.astimezone(UTC).replace(tzinfo=None)
+    rows = sorted(db.session.execute(_CLAIM, {
+        "bridge": bridge_id, "now": naive, "until": naive + timedelta(seconds=CLAIM_SECONDS), "limit": limit,
+        "skip": sorted(skip_ids)}).all())
+    due = []
+    for command_id, values, correlation_id, expires_at, topic in rows:
+        expires_at = expires_at.replace(tzinfo=UTC)
+        remaining = math.floor((expires_at - now).total_seconds())
+        if remaining < 1:
+            record_transition(db.session.get(DeviceCommand, command_id), CommandStatus.EXPIRED)
+            continue
+        body = {"id": command_id, "values": values, "expires_at": expires_at.isoformat()}
+        due.append(CommandToPublish(
+            command_id=command_id, topic=f"{topic}/{topics.SET}",
+            payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining,
+            response_topic=f"{topic}/{topics.RESPONSE}", correlation_data=correlation_id.encode()))
     return due
 
 
