@@ -201,10 +201,11 @@ def _store_states(changed: dict[int, dict[str, Any]], readings: list[dict[str, A
     round trip each, whatever the batch size); elsewhere executemany."""
     if db.session.get_bind().dialect.name == "postgresql":
         at = now.astimezone(UTC).replace(tzinfo=None)
-        db.session.execute(_UPDATE_STATES, {"at": at, "ids": list(changed),
-                                            "states": [json.dumps(state) for state in changed.values()]})
+        texts = [json.dumps(r["state"]) for r in readings]
+        latest = {r["device_id"]: encoded for r, encoded in zip(readings, texts, strict=True)}  # the last one wins
+        db.session.execute(_UPDATE_STATES, {"at": at, "ids": list(latest), "states": list(latest.values())})
         db.session.execute(_INSERT_READINGS, {"at": at, "ids": [r["device_id"] for r in readings],
-                                              "states": [json.dumps(r["state"]) for r in readings]})
+                                              "states": texts})
     else:
         db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
                                             for device_id, state in changed.items()])
