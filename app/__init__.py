@@ -163,6 +163,7 @@ def register_event_subscribers(app: Flask) -> None:
     from app.core import events
     from app.iot import services as iot
     from app.requests import services as requests_services
+    from app.requests import subscribers as requests_subscribers
 
     events.subscribe(app, "loyalty.points_redeemed", bookings.post_points_redemption)
     events.subscribe(app, "booking.checked_in", requests_services.prepare_room_on_check_in)
@@ -170,6 +171,7 @@ def register_event_subscribers(app: Flask) -> None:
     events.subscribe(app, "booking.checked_in", iot.on_checked_in)
     events.subscribe(app, "booking.checked_out", iot.on_checked_out)
     events.subscribe(app, "room.dnd_changed", iot.on_dnd_changed)
+    events.subscribe(app, "device.fault", requests_subscribers.open_repair_on_device_fault)
     # push reads events by tailing them with a stored cursor (app/push/services/inbox.py), not by subscribing.
 
 

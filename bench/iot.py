@@ -45,10 +45,10 @@ from app.iot.models import DeviceCommand, DeviceReading
 from app.iot.simulator import DeviceSpec, SimulatedDevice
 from tests.factories import (
     headers_for,
-    make_device,
     make_guest,
     make_hotel,
     make_room,
+    make_room_device,
     make_room_type,
     make_stay,
 )
@@ -157,6 +157,21 @@ def readings_count() -> int:
         return db.session.query(DeviceReading).filter(DeviceReading.state.is_not(None)).count()
 
 
+def missing_from_burst(after_id: int, devices: list[Any], rounds: int) -> list[str]:
+    """Which (device, round) of the burst (tag 2) has no history row: to tell lost messages from counting errors."""
+    with unit_of_work():
+        rows = db.session.execute(text("SELECT device_id, state FROM iot_device_readings WHERE id > :id"),
+                                  {"id": after_id}).all()
+    seen = {(device_id, state.get("temperature_c")) for device_id, state in rows
+            if isinstance(state, dict) and state.get("tag") == 2}
+    return [f"{d.topic} round {r}" for d in devices for r in range(rounds) if (d.id, 20 + r) not in seen]
+
+
+def last_reading_id() -> int:
+    with unit_of_work():
+        return db.session.execute(text("SELECT coalesce(max(id), 0) FROM iot_device_readings")).scalar()
+
+
 def bridge_ingestion(host: str, port: int, topics: list[str], rounds: int) -> tuple[float, int]:
     """Messages/s stored by the bridge for the burst, and how many of the burst were not stored (waits until the
     count has not moved for 5 s)."""
@@ -173,7 +188,10 @@ def bridge_ingestion(host: str, port: int, topics: list[str], rounds: int) -> tu
     return stored / (last_change - start), expected - stored
 
 
-def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count: int) -> list[float]:
+def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count: int,
+                       phases: dict[str, list[float]] | None = None) -> list[float]:
+    """Sequential round trips; `phases` collects where the time went (API until the command row's created_at,
+    then until the bridge marked it sent, then until the acknowledgement was recorded)."""
     headers = headers_for(guest)
     samples = []
     for i in range(count):
@@ -187,6 +205,7 @@ def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count
             with unit_of_work():
                 command = db.session.get(DeviceCommand, command_id, populate_existing=True)
                 status, completed = command.status, command.completed_at
+                created, sent = command.created_at, command.sent_at
             if status == "acknowledged":
                 break
             if status in ("failed", "expired") or time.monotonic() > deadline:
@@ -196,6 +215,11 @@ def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count
                 raise RuntimeError(f"command {command_id} ended {status} (row: {tuple(row)})")
             time.sleep(0.0005)
         samples.append((completed - started).total_seconds() * 1000)
+        if phases is not None:
+            ms = lambda a, b: (b - a).total_seconds() * 1000 if a and b else 0.0  # noqa: E731
+            phases.setdefault("api", []).append(ms(started, created))
+            phases.setdefault("to_sent", []).append(ms(created, sent))  # 0 when the ack came before the PUBACK
+            phases.setdefault("to_ack", []).append(ms(sent or created, completed))
     return samples
 
 
@@ -217,8 +241,9 @@ def main() -> None:
         hotel = make_hotel(code=f"bench{uuid.uuid4().hex[:8]}")
         room_type = make_room_type(hotel)
         rooms = [make_room(room_type, number=f"{100 + n}") for n in range(ROOMS)]
-        devices = [make_device(room, "sensor", key=f"sensor{k}") for room in rooms for k in range(DEVICES // ROOMS)]
-        light = make_device(rooms[0], "light")
+        devices = [make_room_device(room, "sensor", key=f"sensor{k}")
+                   for room in rooms for k in range(DEVICES // ROOMS)]
+        light = make_room_device(rooms[0], "light")
         guest = make_guest(password=None)
         stay = make_stay(guest, rooms[0])
         topics = [f"{d.topic}/state" for d in devices]
@@ -245,11 +270,18 @@ def main() -> None:
             client = app.test_client()
             say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
             command_round_trip(client, stay, guest, light.id, 20)  # warm-up, discarded
+            phases: dict[str, list[float]] = {}
             results["command_round_trip_ms"] = percentiles(
-                command_round_trip(client, stay, guest, light.id, args.round_trips))
+                command_round_trip(client, stay, guest, light.id, args.round_trips, phases))
+            results["command_phases_ms"] = {name: percentiles(values) for name, values in phases.items()}
             say(f"command round trip {results['command_round_trip_ms']}; bridge ingestion")
+            first_id = last_reading_id()
             rate, missing = bridge_ingestion(broker.host, broker.port, topics, args.rounds)
             results["bridge_ingestion_per_s"], results["bridge_ingestion_missing"] = round(rate, 1), missing
+            if missing:
+                time.sleep(5)  # stored late, or never?
+                late = missing_from_burst(first_id, devices, args.rounds)
+                results["bridge_ingestion_missing_after_5s_more"] = late[:20]
         finally:
             simulated.stop()
             bridge.terminate()

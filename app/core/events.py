@@ -13,12 +13,13 @@ event-writing transactions commit in the order their ids were drawn.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, Index, String, delete, select, text
+from sqlalchemy import JSON, Index, String, delete, insert, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
@@ -74,6 +75,40 @@ def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None
     for handler in current_app.extensions[_EXTENSION].get(event_type, ()):
         handler(event)
     return event
+
+
+def record_many(event_type: str, rows: list[dict[str, Any]]) -> None:
+    """Append many events of one type at once (the MQTT bridge's batches): one multi-row INSERT when nobody
+    subscribes to the type in process, else `record()` for each, so subscribers still run. Each row has the
+    keyword arguments of `record()` (hotel_id, guest_id, subject_id, payload)."""
+    if not rows:
+        return
+    if current_app.extensions[_EXTENSION].get(event_type):
+        for row in rows:
+            record(event_type, **row)
+        return
+    take_event_lock()
+    now = clock.now()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One constant statement whatever the number of rows (arrays, not a VALUES list that is compiled anew
+        # for each size): cheap to plan and to build.
+        db.session.execute(_INSERT_MANY, {
+            "type": event_type, "at": now.astimezone(UTC).replace(tzinfo=None),
+            "hotels": [row.get("hotel_id") for row in rows], "guests": [row.get("guest_id") for row in rows],
+            "subjects": [row.get("subject_id") for row in rows],
+            "payloads": [json.dumps(row.get("payload") or {}) for row in rows]})
+        return
+    db.session.execute(insert(DomainEvent), [
+        {"type": event_type, "hotel_id": row.get("hotel_id"), "guest_id": row.get("guest_id"),
+         "subject_id": row.get("subject_id"), "payload": row.get("payload") or {}, "occurred_at": now}
+        for row in rows])
+
+
+_INSERT_MANY = text(
+    "INSERT INTO domain_events (type, hotel_id, guest_id, subject_id, payload, occurred_at) "
+    "SELECT :type, e.hotel_id, e.guest_id, e.subject_id, e.payload, :at "
+    "FROM unnest(CAST(:hotels AS bigint[]), CAST(:guests AS bigint[]), CAST(:subjects AS bigint[]), "
+    "CAST(:payloads AS json[])) WITH ORDINALITY AS e(hotel_id, guest_id, subject_id, payload, n) ORDER BY e.n")
 
 
 def events_after(last_id: int, *, hotel_ids: Iterable[int] | None = None, types: Iterable[str] | None = None,

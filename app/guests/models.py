@@ -94,6 +94,7 @@ class GuestPreferences(db.Model):
     guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id", ondelete="CASCADE"), primary_key=True)
     room_temperature_c: Mapped[Decimal | None] = mapped_column(Numeric(3, 1))
     light_level: Mapped[int | None] = mapped_column(Integer)  # percent
+    curtains_position: Mapped[int | None] = mapped_column(Integer)  # percent open: 0 closed, 100 open
     pillow: Mapped[str | None] = mapped_column(String(20))
     bed: Mapped[str | None] = mapped_column(String(20))
     floor: Mapped[str | None] = mapped_column(String(10))  # high | low | any

@@ -154,6 +154,8 @@ class PreferencesSchema(StrictSchema):
     room_temperature_c = ma.fields.Float(allow_none=True, validate=ma.validate.Range(16, 30),
                                          metadata={"description": "16-30 °C in steps of 0.5"})
     light_level = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(0, 100))
+    curtains_position = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(0, 100),
+                                          metadata={"description": "Percent open on arrival: 0 closed, 100 open"})
     pillow = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(PILLOWS))
     bed = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(BEDS))
     floor = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(FLOORS))

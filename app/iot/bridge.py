@@ -1,8 +1,10 @@
 """The bridge process (`flask iot bridge`): MQTT in, database out, and the command outbox back to MQTT.
 
 One thread owns the database work: paho's network thread only queues events (mqtt.Connection), and this loop
-handles each incoming message in its own unit of work, so a bad payload or a failing message is logged, rolled
-back and skipped, never the end of the loop. Commands are published outside any transaction; their state moves
+takes what has queued up (up to MESSAGE_BATCH messages) and stores it in one unit of work. A payload that does not
+decode is logged and skipped before the database sees it; if a batch fails in the database, it is rolled back and
+its messages are stored again one per unit of work, so a failing message is logged and skipped alone, never the end
+of the loop nor of its neighbours. Commands are published outside any transaction; their state moves
 to `sent` when the broker's PUBACK comes back, to `acknowledged`/`failed` when the device answers.
 """
 
@@ -27,6 +29,12 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD = 16 * 1024
 WAKE = "wake"
 DISCOVERY_BATCH = 5
+MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a few transactions, not thousands)
+DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
+SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` this soon
+SENT_IDLE_SECONDS = 0.02  # ... and an idle one after this long without events
+ANSWER_WAIT_SECONDS = 0.003
+OUTBOX_SWEEP_SECONDS = 1.0  # with LISTEN, the outbox is also read this often (claims that lapsed elsewhere)
 
 
 class BadPayload(ValueError):
@@ -79,7 +87,7 @@ class Bridge:
     def __init__(self, app: Flask, settings: BridgeSettings) -> None:
         self.app = app
         self.settings = settings
-        self.events: queue.Queue[Any] = queue.Queue()
+        self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()  # C-implemented: cheaper per message
         self.inflight: dict[int, int] = {}  # paho mid -> command id, published and waiting for PUBACK
         self.dirty_rooms: set[int] = set()
         self.stopping = threading.Event()
@@ -93,6 +101,10 @@ class Bridge:
         self._last_event_id = 0
         self._discovery_backlog: list[tuple[str, dict]] = []
         self._other_inflight: set[int] = set()  # mids of discovery and aggregate publishes awaiting PUBACK
+        self._broker_has: dict[int, float] = {}  # command id -> when its PUBACK came (not yet marked sent)
+        self._listening = threading.Event()  # the LISTEN connection is up (PostgreSQL): NOTIFY wakes the outbox
+        self._outbox_due = True
+        self._next_sweep = 0.0
         self._next_heartbeat = 0.0
         self._next_aggregate = 0.0
 
@@ -132,26 +144,76 @@ class Bridge:
     # -- events from the network thread ---------------------------------------------------------------------------
 
     def _drain(self, timeout: float) -> None:
-        try:
-            event = self.events.get(timeout=timeout)
-        except queue.Empty:
-            return
-        for _ in range(1000):
-            self._handle(event)
+        """Handle what has queued up (waiting up to `timeout` for the first event), at most DRAIN_EVENTS of it,
+        then return so that the loop's periodic work runs. An event is taken off the queue only when it is
+        about to be handled (the loop before 2026-11-23 took one more than it handled at the end of a full
+        drain, and so lost one message in every full drain of a burst)."""
+        if self._broker_has:
+            try:  # the device's answer usually follows its PUBACK within a few ms: let it go first
+                events = [self.events.get(timeout=min(timeout, SENT_IDLE_SECONDS))]
+            except queue.Empty:
+                self._flush_sent()  # idle: now is a good time
+                return
+        else:
             try:
-                event = self.events.get_nowait()
+                events = [self.events.get(timeout=timeout)]
+            except queue.Empty:
+                return
+        self._take_queued(events)
+        if len(events) < 5 and (self.inflight or self._broker_has):
+            self._wait_for_answer(events)
+        messages: list[mqtt.Received] = []
+        for event in events:
+            if isinstance(event, mqtt.Received):
+                messages.append(event)
+                if len(messages) >= MESSAGE_BATCH:
+                    self._handle_messages(messages)
+                    messages = []
+            else:  # in arrival order: what came before this event is stored before it is handled
+                self._handle_messages(messages)
+                messages = []
+                self._handle(event)
+        self._handle_messages(messages)
+
+    def _wait_for_answer(self, events: list[Any]) -> None:
+        """Commands are out and a device has just reported its state: it answers a moment later. Waiting that
+        moment (at most ANSWER_WAIT_SECONDS) stores the answer first (see _handle_messages), not behind the
+        state's transaction."""
+        deadline = time.monotonic() + ANSWER_WAIT_SECONDS
+        leaves = {message.topic.rsplit("/", 1)[-1] for message in events if isinstance(message, mqtt.Received)}
+        while topics.STATE in leaves and topics.RESPONSE not in leaves:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                event = self.events.get(timeout=left)
+            except queue.Empty:
+                return
+            events.append(event)
+            if isinstance(event, mqtt.Received):
+                leaves.add(event.topic.rsplit("/", 1)[-1])
+
+    def _take_queued(self, events: list[Any]) -> None:
+        while len(events) < DRAIN_EVENTS:
+            try:
+                events.append(self.events.get_nowait())
             except queue.Empty:
                 return
 
     def _handle(self, event: Any) -> None:
+        if event is WAKE:
+            self._outbox_due = True
+            return
         if isinstance(event, mqtt.Received):
-            self._handle_message(event)
+            self._handle_messages([event])
         elif isinstance(event, mqtt.Published):
             self._other_inflight.discard(event.mid)
             command_id = self.inflight.pop(event.mid, None)
             if command_id is not None:
                 if event.ok:
-                    self._safely(services.mark_sent, command_id=command_id)
+                    # Marked `sent` when the loop is idle (or within SENT_FLUSH_SECONDS), many in one unit of
+                    # work: off the path of the device's answer, which usually follows within a millisecond.
+                    self._broker_has.setdefault(command_id, time.monotonic())
                 else:
                     self._safely(services.mark_refused, command_id=command_id, reason=event.reason)
         elif isinstance(event, mqtt.Connected):
@@ -165,54 +227,82 @@ class Bridge:
             log.info("bridge connected (session present: %s, %d publishes to redo)", event.session_present,
                      len(event.dropped_mids))
             self._next_aggregate = 0.0
+            self._outbox_due = True
             if self.settings.discovery:
                 self._discovery_backlog = self._safely(services.discovery_configs) or []
         elif isinstance(event, mqtt.Disconnected):
             log.warning("bridge disconnected: %s", event.reason)
 
-    def _handle_message(self, message: mqtt.Received) -> None:
-        self.handled += 1
-        parsed = topics.parse(message.topic)
-        if parsed is None:
-            log.warning("bridge: message on unexpected topic %s skipped", message.topic)
+    def _handle_messages(self, messages: list[mqtt.Received]) -> None:
+        if not messages:
+            return
+        self.handled += len(messages)
+        reports = [report for message in messages if (report := self._decode(message)) is not None]
+        # Devices' answers to commands first, committed on their own: someone waits for each of them, while
+        # state reports (a device's new state usually comes with its answer) only refresh what is shown.
+        answers = [report for report in reports if report.leaf == topics.RESPONSE]
+        self._store(answers)
+        self._store([report for report in reports if report.leaf != topics.RESPONSE])
+
+    def _store(self, reports: list[services.Report]) -> None:
+        if not reports:
             return
         try:
             with unit_of_work():
-                device = self._store(parsed, message)
+                rooms = services.record_reports(reports=reports)
+        except Exception:
+            if len(reports) == 1:
+                log.exception("bridge: message on %s failed and was skipped", reports[0].device_topic)
+                return
+            log.exception("bridge: a batch of %d messages failed; storing them one by one", len(reports))
+            rooms = set()
+            for report in reports:
+                rooms |= self._safely(services.record_reports, reports=[report]) or set()
+        self.dirty_rooms |= rooms
+
+    def _decode(self, message: mqtt.Received) -> services.Report | None:
+        """The message as a report, or None (logged) when its topic or payload is not what the convention says."""
+        parsed = topics.parse(message.topic)
+        if parsed is None:
+            log.warning("bridge: message on unexpected topic %s skipped", message.topic)
+            return None
+        try:
+            if parsed.leaf == topics.STATE:
+                return services.Report(parsed.leaf, parsed.device_topic, decode_json_object(message.payload))
+            if parsed.leaf == topics.AVAILABILITY:
+                return services.Report(parsed.leaf, parsed.device_topic, decode_availability(message.payload))
+            if not message.correlation_data:
+                raise BadPayload("a response without correlation data")
+            try:
+                correlation_id = message.correlation_data.decode("ascii")
+            except UnicodeDecodeError:
+                raise BadPayload("correlation data is not a command id") from None
+            return services.Report(parsed.leaf, parsed.device_topic, decode_json_object(message.payload),
+                                   correlation_id=correlation_id)
         except BadPayload as error:
             log.warning("bridge: bad payload on %s skipped: %s", message.topic, error)
-            return
-        except Exception:
-            log.exception("bridge: message on %s failed and was skipped", message.topic)
-            return
-        if device is not None:
-            self.dirty_rooms.add(device.room_id)
-
-    def _store(self, parsed: topics.DeviceTopic, message: mqtt.Received) -> Any:
-        if parsed.leaf == topics.STATE:
-            return services.record_state(device_topic=parsed.device_topic, state=decode_json_object(message.payload))
-        if parsed.leaf == topics.AVAILABILITY:
-            return services.record_availability(device_topic=parsed.device_topic,
-                                                online=decode_availability(message.payload))
-        if not message.correlation_data:
-            raise BadPayload("a response without correlation data")
-        try:
-            correlation_id = message.correlation_data.decode("ascii")
-        except UnicodeDecodeError:
-            raise BadPayload("correlation data is not a command id") from None
-        services.record_response(correlation_id=correlation_id, response=decode_json_object(message.payload))
-        return None
+            return None
 
     # -- periodic work ------------------------------------------------------------------------------------------
 
+    def _flush_sent(self) -> None:
+        ids, self._broker_has = list(self._broker_has), {}
+        self._safely(services.mark_sent_many, command_ids=ids)
+
     def _tick(self) -> None:
         now = time.monotonic()
+        if self._broker_has and now - next(iter(self._broker_has.values())) > SENT_FLUSH_SECONDS:
+            self._flush_sent()
         if now >= self._next_heartbeat:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
             self._safely(services.heartbeat, bridge_id=self.settings.bridge_id)
             self._safely(services.expire_overdue)
         if self.connection.connected:
-            self._publish_commands()
+            # With LISTEN, the outbox is read when a NOTIFY says a command was committed (and on a slow sweep for
+            # lapsed claims); reading it on every pass of the loop cost the database a query every few ms.
+            if self._outbox_due or not self._listening.is_set() or now >= self._next_sweep:
+                self._next_sweep = now + OUTBOX_SWEEP_SECONDS
+                self._publish_commands()
             self._publish_discovery()
             if now >= self._next_aggregate:
                 self._next_aggregate = now + self.settings.aggregate_seconds
@@ -231,9 +321,11 @@ class Bridge:
     def _publish_commands(self) -> None:
         free = self._window()
         if free <= 0:
+            self._outbox_due = True  # try again when PUBACKs have freed the window
             return
         due = self._safely(services.claim_due_commands, bridge_id=self.settings.bridge_id, limit=free,
-                           skip_ids=frozenset(self.inflight.values())) or []
+                           skip_ids=frozenset(self.inflight.values()) | frozenset(self._broker_has)) or []
+        self._outbox_due = len(due) >= free  # a full claim: there may be more
         for command in due:
             mid = self.connection.publish(mqtt.Outgoing(
                 command.topic, command.payload, qos=1, retain=False, expiry_seconds=command.expiry_seconds,
@@ -247,10 +339,12 @@ class Bridge:
         if result is not None:
             self._last_event_id, rooms = result
             self.dirty_rooms |= rooms
-        while self.dirty_rooms and self._window() > self.settings.broker.max_inflight // 2:
-            aggregate = self._safely(services.room_aggregate, room_id=self.dirty_rooms.pop())
-            if aggregate is not None:
-                self._publish_other(*aggregate)
+        free = self._window() - self.settings.broker.max_inflight // 2
+        if not self.dirty_rooms or free <= 0:
+            return
+        rooms = [self.dirty_rooms.pop() for _ in range(min(free, len(self.dirty_rooms)))]
+        for topic, body in (self._safely(services.room_aggregates, room_ids=rooms) or {}).values():
+            self._publish_other(topic, body)
 
     def _publish_discovery(self) -> None:
         # Half the window at most, a few per tick: commands always find room.
@@ -276,9 +370,12 @@ class Bridge:
             try:
                 with psycopg.connect(url, autocommit=True) as connection:
                     connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._listening.set()
+                    self.events.put(WAKE)  # commands committed before LISTEN took effect
                     while not self.stopping.is_set():
                         for _ in connection.notifies(timeout=1.0):
                             self.events.put(WAKE)
             except Exception:
+                self._listening.clear()
                 log.exception("bridge: LISTEN connection failed; polling until it is back")
                 self.stopping.wait(5)

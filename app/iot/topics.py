@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ class DeviceTopic:
     leaf: str  # state | availability | response
 
 
+@functools.lru_cache(maxsize=65536)  # a bridge sees the same few thousand topics over and over
 def parse(topic: str) -> DeviceTopic | None:
     """A device's state/availability/response topic, or None for anything else (the room's aggregate state...)."""
     match = _DEVICE_TOPIC.match(topic)

@@ -22,6 +22,15 @@ COUNTRY = ma.validate.Regexp(r"^[A-Z]{2}$", error="An ISO 3166-1 alpha-2 code su
 SEASONS = [kind.value for kind in SeasonKind]
 
 
+def _loyalty_tier(value: str) -> None:
+    """A tier code of the club's program (config may rename tiers), or `none` for guests who have not enrolled."""
+    from app.loyalty.program import program
+
+    codes = [tier.code for tier in program().tiers]
+    if value != "none" and value not in codes:
+        raise ma.ValidationError(f"One of: {', '.join([*codes, 'none'])}.")
+
+
 def _utc(**kwargs: Any) -> ma.fields.AwareDateTime:
     return ma.fields.AwareDateTime(default_timezone=UTC, **kwargs)
 
@@ -87,6 +96,7 @@ class _FilterFields(StrictSchema):
     preference_tags = _list(ma.fields.String(validate=TAG))
     has_live_token = ma.fields.Boolean()
     marketing_consent = ma.fields.Boolean()
+    loyalty_tiers = _list(ma.fields.String(validate=_loyalty_tier), 10)
 
 
 class SegmentFiltersSchema(_FilterFields):

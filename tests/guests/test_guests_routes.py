@@ -6,7 +6,8 @@ from app.extensions import db
 from tests.factories import make_guest
 
 PREFERENCES = {
-    "room_temperature_c": 21.5, "light_level": 40, "pillow": "feather", "bed": "king", "floor": "high",
+    "room_temperature_c": 21.5, "light_level": 40, "curtains_position": 50, "pillow": "feather", "bed": "king",
+    "floor": "high",
     "quiet_room": True, "allergies": ["feathers", "nuts"], "diet": ["vegetarian"], "newspaper": "Kommersant",
     "service_language": "ru", "notes": "Late arrival on Fridays",
 }

@@ -6,12 +6,13 @@ import time
 from datetime import timedelta
 
 from app.core import clock
+from app.core.auth import Role
 from app.core.db import unit_of_work
-from app.core.events import DomainEvent, events_after, record
+from app.core.events import DomainEvent, events_after
 from app.extensions import db
 from app.iot import mqtt
 from app.iot.models import DeviceReading
-from tests.factories import headers_for, make_guest, make_stay
+from tests.factories import headers_for, make_guest, make_staff, make_stay
 from tests.iot.conftest import Listener, eventually, make_iot_room
 
 API = "/api/v1"
@@ -168,22 +169,23 @@ def test_dnd_round_trip_between_app_and_room(client, iot_room, in_house, start_b
             ("dnd", "app"), ("make_up_room", "device")]
 
 
-def test_welcome_scene_at_check_in_in_two_hotels_from_the_same_preferences(start_bridge, simulate):
+def test_welcome_scene_at_check_in_in_two_hotels_from_the_same_preferences(client, start_bridge, simulate):
     rooms = [make_iot_room(kinds=["climate", "light", "curtains"]) for _ in range(2)]
     guest = make_guest()
-    stays = [make_stay(guest, room.room) for room in rooms]
+    headers = headers_for(guest)
+    preferences = {"room_temperature_c": 22.5, "light_level": 35, "curtains_position": 30}
+    assert client.put(f"{API}/me/preferences", headers=headers, json=preferences).status_code == 200
+    bookings = [make_stay(guest, room.room, status="confirmed", room_id=None, checked_in_at=None) for room in rooms]
     start_bridge()
     simulated = [simulate(room) for room in rooms]
-    for room, stay in zip(rooms, stays, strict=True):
-        with unit_of_work():
-            record("booking.checked_in", hotel_id=room.hotel.id, guest_id=guest.id, subject_id=stay.id,
-                   payload={"room_id": room.room.id, "room_number": room.room.number, "language": "en",
-                            "preferences": {"room_temperature_c": "22.5", "light_level": 35}})
+    for booking in bookings:  # the guest checks in from the app, in one hotel of the chain and then in another
+        checked_in = client.post(f"{API}/bookings/{booking.id}/actions/check-in", headers=headers)
+        assert checked_in.status_code == 200, checked_in.json
     for devices in simulated:
         eventually(lambda d=devices: d["climate"].state["setpoint_c"] == 22.5 and d["climate"].state["power"],
                    what="the welcome setpoint")
         eventually(lambda d=devices: d["light"].state == {"on": True, "brightness": 35}, what="the welcome light")
-        eventually(lambda d=devices: d["curtains"].state["position"] == 100, what="the curtains open")
+        eventually(lambda d=devices: d["curtains"].state["position"] == 30, what="the curtains as preferred")
 
 
 def test_a_fault_records_one_fault_event_however_often_it_is_reported(client, iot_room, in_house, start_bridge,
@@ -203,6 +205,15 @@ def test_a_fault_records_one_fault_event_however_often_it_is_reported(client, io
     with unit_of_work():
         faults = events_after(0, types=["device.fault"])
     assert len(faults) == 1 and faults[0].payload["fault"] == "compressor"
+    # ... and exactly one maintenance request, in the staff queue of the room's hotel.
+    desk = headers_for(make_staff(Role.FRONT_DESK, [iot_room.hotel]))
+    repairs = client.get(f"{API}/staff/queue?type=repair", headers=desk).json["items"]
+    assert [(r["department"], r["created_by_kind"], r["details"]["device_id"], r["details"]["fault"])
+            for r in repairs] == [("maintenance", "system", iot_room.devices["climate"].id, "compressor")]
+    climate.report(fault=None)  # fixed, then it breaks again while the request is still open: no second request
+    climate.report(fault="compressor")
+    eventually(lambda: readings() >= 6, what="the later reports stored")
+    assert len(client.get(f"{API}/staff/queue?type=repair", headers=desk).json["items"]) == 1
 
 
 def test_a_bad_payload_is_skipped_and_the_bridge_carries_on(client, mqtt_broker, iot_room, in_house, start_bridge):

@@ -106,6 +106,20 @@ def test_scenes_queue_one_command_per_device_and_never_touch_the_lock(client, io
     assert unknown.status_code == 404 and unknown.json["code"] == "unknown_scene"
 
 
+def test_the_welcome_scene_follows_the_guests_temperature_light_and_curtains_preferences(client, iot_room, in_house):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    client.put(f"{API}/me/preferences", headers=headers,
+               json={"room_temperature_c": 20.5, "light_level": 15, "curtains_position": 0})
+    response = client.post(f"{API}/stays/{stay.id}/room/scenes/welcome", headers=headers)
+    assert response.status_code == 201
+    assert {c["device_id"]: c["values"] for c in response.json["commands"]} == {
+        iot_room.devices["climate"].id: {"power": True, "mode": "auto", "setpoint_c": 20.5},
+        iot_room.devices["light"].id: {"on": True, "brightness": 15},
+        iot_room.devices["curtains"].id: {"position": 0},
+    }
+
+
 def test_staff_see_and_command_rooms_of_their_hotel_only(client, iot_room, in_house):
     _, stay = in_house
     staff = make_staff(Role.MAINTENANCE, hotels=[iot_room.hotel])

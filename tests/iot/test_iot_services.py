@@ -6,14 +6,19 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from app.bookings import services as bookings
 from app.core import clock
 from app.core.db import unit_of_work
 from app.core.events import events_after, record
 from app.extensions import db
+from app.iot import bridge as bridge_module
 from app.iot import jobs, mqtt, services
 from app.iot.bridge import Bridge, BridgeSettings
-from app.iot.models import CommandStatus, DeviceCommand, DeviceReading
+from app.iot.models import CommandStatus, Device, DeviceCommand, DeviceReading
+from app.iot.services import ingest
+from app.requests.models import ServiceRequest
 from tests.factories import make_guest, make_stay
 from tests.iot.conftest import make_iot_room
 
@@ -143,6 +148,19 @@ def test_offline_device_in_an_occupied_room_alerts_once_per_outage(app, iot_room
     with unit_of_work():
         [fault] = events_after(0, types=["device.fault"])
     assert fault.subject_id == climate.id and fault.payload["reason"] == "offline"
+    with unit_of_work():
+        [repair] = db.session.scalars(select(ServiceRequest).where(ServiceRequest.type == "repair")).all()
+    assert (repair.room_id, repair.details["device_id"], repair.details["reason"]) == (
+        iot_room.room.id, climate.id, "offline")
+
+
+def test_a_fault_in_an_empty_room_opens_no_request(iot_room):
+    """Requests belong to a stay: the fault stays visible as an event (staff stream) and on the device."""
+    with unit_of_work():
+        services.record_state(device_topic=iot_room.devices["climate"].topic, state={"fault": "compressor"})
+    with unit_of_work():
+        assert len(events_after(0, types=["device.fault"])) == 1
+        assert db.session.scalars(select(ServiceRequest)).all() == []
 
 
 def test_history_older_than_the_retention_is_purged(app, iot_room):
@@ -190,6 +208,9 @@ def test_bridge_publishes_commands_and_redoes_the_unconfirmed_after_a_reconnect(
     sets = [mid for mid, m in enumerate(bridge.connection.published, start=1) if m.topic.endswith("/set")]
     assert len(sets) == 2  # published again (discovery configs went out on connect too)
     bridge._handle(mqtt.Published(mid=sets[1], ok=True))
+    bridge._publish_commands()
+    assert len([m for m in bridge.connection.published if m.topic.endswith("/set")]) == 2  # PUBACKed: not again
+    bridge._drain(0.01)  # the loop is idle: PUBACKed commands are marked sent
     assert status_of(command.id) == CommandStatus.SENT
 
 
@@ -224,3 +245,74 @@ def test_two_hotels_rooms_get_their_own_aggregates():
         aggregates = [services.room_aggregate(room_id=room.room.id) for room in rooms]
     assert aggregates[0][0] == f"{rooms[0].devices['climate'].room_topic}/state"
     assert [a[1]["occupied"] for a in aggregates] == [True, False]
+
+
+def test_a_batch_stores_every_change_once_in_order_and_applies_the_fault_rule(app, iot_room):
+    bridge = fake_bridge(app)
+    make_stay(make_guest(), iot_room.room)
+    sensor, light, climate = (iot_room.devices[kind].topic for kind in ("sensor", "light", "climate"))
+
+    def state(topic, **values):
+        return mqtt.Received(topic=f"{topic}/state", payload=json.dumps(values).encode())
+
+    bridge._handle_messages([
+        state(sensor, temperature_c=20), state(light, on=True), state(sensor, temperature_c=20),  # a repeat
+        state(sensor, temperature_c=21), mqtt.Received(topic=f"{light}/state", payload=b"{bad"),
+        state(climate, fault="compressor"), state(climate, fault="compressor", temperature_c=30),
+        state("hotel/nowhere/room/1/x", on=True),
+    ])
+    with unit_of_work():
+        history = [(r.device_id, r.state) for r in db.session.query(DeviceReading).order_by(DeviceReading.id)]
+        changed = events_after(0, types=["device.state_changed"])
+        faults = events_after(0, types=["device.fault"])
+        repairs = db.session.scalars(select(ServiceRequest)).all()
+    ids = {kind: iot_room.devices[kind].id for kind in ("sensor", "light", "climate")}
+    assert sorted(history, key=repr) == sorted([
+        (ids["sensor"], {"temperature_c": 20}), (ids["light"], {"on": True}), (ids["sensor"], {"temperature_c": 21}),
+        (ids["climate"], {"fault": "compressor"}), (ids["climate"], {"fault": "compressor", "temperature_c": 30})],
+        key=repr)
+    assert [e.payload["state"] for e in changed if e.subject_id == ids["sensor"]] == [
+        {"temperature_c": 20}, {"temperature_c": 21}]
+    assert len(faults) == 1 and len(repairs) == 1
+    assert bridge.dirty_rooms == {iot_room.room.id}
+    with unit_of_work():
+        assert db.session.get(Device, ids["sensor"]).state == {"temperature_c": 21}
+
+
+def test_a_batch_that_fails_in_the_database_is_stored_message_by_message(app, iot_room, monkeypatch):
+    bridge = fake_bridge(app)
+    sensor, lock = iot_room.devices["sensor"].topic, iot_room.devices["lock"].topic
+    real = ingest.record_availability
+
+    def failing(*, device_topic, online):
+        if device_topic == lock:
+            raise RuntimeError("a row this database refuses")
+        return real(device_topic=device_topic, online=online)
+
+    monkeypatch.setattr(ingest, "record_availability", failing)
+    bridge._handle_messages([
+        mqtt.Received(topic=f"{sensor}/state", payload=b'{"occupancy": true}'),
+        mqtt.Received(topic=f"{lock}/availability", payload=b"online"),
+        mqtt.Received(topic=f"{sensor}/availability", payload=b"online"),
+    ])
+    with unit_of_work():
+        sensor_row = db.session.get(Device, iot_room.devices["sensor"].id)
+        assert (sensor_row.state, sensor_row.available) == ({"occupancy": True}, True)
+        assert db.session.get(Device, iot_room.devices["lock"].id).available is None
+
+
+def test_a_burst_longer_than_one_drain_loses_no_message(app, iot_room, monkeypatch):
+    """Regression: a full drain took one event more off the queue than it handled (a lost message per drain)."""
+    monkeypatch.setattr(bridge_module, "DRAIN_EVENTS", 10)
+    monkeypatch.setattr(bridge_module, "MESSAGE_BATCH", 4)
+    bridge = fake_bridge(app)
+    topic = iot_room.devices["sensor"].topic
+    for level in range(35):
+        bridge.events.put(mqtt.Received(topic=f"{topic}/state", payload=json.dumps({"lux": level}).encode()))
+        if level % 7 == 0:
+            bridge.events.put(mqtt.Published(mid=1000 + level, ok=True))  # other events interleaved
+    while not bridge.events.empty():
+        bridge._drain(0.01)
+    with unit_of_work():
+        stored = [r.state["lux"] for r in db.session.query(DeviceReading).order_by(DeviceReading.id)]
+    assert stored == list(range(35)) and bridge.handled == 35

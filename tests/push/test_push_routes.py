@@ -18,6 +18,7 @@ from tests.factories import (
     give_consent,
     make_guest,
     make_hotel,
+    make_member,
     make_push_device,
     make_room,
     make_room_type,
@@ -166,14 +167,36 @@ def test_segment_preview_counts_and_samples_without_contact_data(client, auth_he
     assert "@" not in preview.get_data(as_text=True)
 
 
+def test_segment_by_loyalty_tier_counts_members_of_those_tiers_or_non_members(client, auth_headers):
+    hotel = make_hotel()
+    room = make_room(make_room_type(hotel))
+    gold, platinum, silver = (_past_guest(hotel, room) for _ in range(3))
+    outsider = _past_guest(hotel, room)
+    make_member(gold, tier="gold")
+    make_member(platinum, tier="platinum")
+    make_member(silver, tier="silver")
+    headers = auth_headers(make_staff(Role.MARKETER, [hotel]))
+
+    def size(filters):
+        segment = client.post("/api/v1/marketing/segments", headers=headers,
+                              json={"hotel_id": hotel.id, "name": "tiers", "filters": filters})
+        assert segment.status_code == 201, segment.json
+        preview = client.post(f"/api/v1/marketing/segments/{segment.json['id']}/preview", headers=headers).json
+        return {row["id"] for row in preview["sample"]}
+
+    assert size({"loyalty_tiers": ["gold", "platinum"]}) == {gold.id, platinum.id}
+    assert size({"loyalty_tiers": ["none"]}) == {outsider.id}
+    assert size({"any_of": [{"loyalty_tiers": ["silver"]}, {"loyalty_tiers": ["none"]}]}) == {silver.id, outsider.id}
+
+
 def test_segment_filters_are_validated(client, auth_headers):
     hotel = make_hotel()
     response = client.post("/api/v1/marketing/segments", headers=auth_headers(make_staff(Role.MARKETER, [hotel])),
                            json={"hotel_id": hotel.id, "name": "x", "filters": {
-                               "languages": ["xx"], "preference_tags": ["DROP TABLE"], "loyalty_tier": "gold",
+                               "languages": ["xx"], "preference_tags": ["DROP TABLE"], "loyalty_tiers": ["diamond"],
                                "birthday_within_days": 400}})
     assert response.status_code == 422
-    assert set(response.json["errors"]["filters"]) == {"languages", "preference_tags", "loyalty_tier",
+    assert set(response.json["errors"]["filters"]) == {"languages", "preference_tags", "loyalty_tiers",
                                                        "birthday_within_days"}
 
 
@@ -292,3 +315,69 @@ def test_low_season_suggestions_and_hotel_opt_in(client, auth_headers):
     assert len(suggestions) == 1
     assert suggestions[0]["origin"] == "low_season" and suggestions[0]["status"] == "draft"
     assert suggestions[0]["deep_link"] == f"app://hotels/{hotel.id}/book?check_in=2026-11-01"
+
+
+# -- room ready --------------------------------------------------------------------------------------------------
+
+def test_room_ready_is_pushed_when_housekeeping_completes_the_room_preparation(client, auth_headers, fcm):
+    hotel = make_hotel()
+    room = make_room(make_room_type(hotel), number="512")
+    guest = make_guest(language="en")
+    headers = auth_headers(guest)
+    _register(client, headers, language="en")
+    booking = make_stay(guest, room, status="confirmed", room_id=None, checked_in_at=None)
+    desk = auth_headers(make_staff(Role.FRONT_DESK, [hotel]))
+    assert client.post(f"/api/v1/bookings/{booking.id}/actions/check-in", headers=headers).status_code == 200
+    [preparation] = client.get("/api/v1/staff/queue?type=housekeeping", headers=desk).json["items"]
+    jobs.queue_event_notifications()
+    assert not [m for m in fcm.state.messages if m["notification"]["title"] == "Your room is ready"]
+
+    for action in ("start", "complete"):
+        done = client.post(f"/api/v1/staff/requests/{preparation['id']}/actions/{action}", json={}, headers=desk)
+        assert done.status_code == 200, done.json
+    jobs.queue_event_notifications()
+    jobs.queue_event_notifications()  # the event is turned into one push, once
+
+    ready = [m for m in fcm.state.messages if m["notification"]["title"] == "Your room is ready"]
+    assert len(ready) == 1 and ready[0]["token"] == TOKEN
+    assert ready[0]["data"]["deep_link"] == f"app://stays/{booking.id}"
+    inbox = client.get("/api/v1/me/inbox?category=stay", headers=headers).json["items"]
+    assert [item["title"] for item in inbox] == ["Your room is ready"]
+
+
+def test_a_completed_repair_request_does_not_announce_the_room_ready(client, auth_headers, fcm):
+    hotel = make_hotel()
+    room = make_room(make_room_type(hotel))
+    guest = make_guest()
+    stay = make_stay(guest, room)
+    _register(client, auth_headers(guest))
+    desk = auth_headers(make_staff(Role.FRONT_DESK, [hotel]))
+    with unit_of_work():
+        events.record("device.fault", hotel_id=hotel.id, subject_id=1,
+                      payload={"room_id": room.id, "kind": "climate", "reason": "reported", "fault": "fan"})
+    [repair] = client.get("/api/v1/staff/queue?type=repair", headers=desk).json["items"]
+    for action in ("start", "complete"):
+        assert client.post(f"/api/v1/staff/requests/{repair['id']}/actions/{action}", json={},
+                           headers=desk).status_code == 200
+    with unit_of_work():
+        assert events.events_after(0, types=["room.ready"]) == []
+    assert stay.id
+
+
+def test_a_front_desk_reply_is_pushed_with_a_link_to_the_stays_thread(client, auth_headers, fcm):
+    hotel = make_hotel()
+    guest = make_guest(language="en")
+    stay = make_stay(guest, make_room(make_room_type(hotel)))
+    headers = auth_headers(guest)
+    _register(client, headers, language="en")
+    asked = client.post(f"/api/v1/stays/{stay.id}/messages", headers=headers, json={"body": "Late checkout?"})
+    assert asked.status_code == 201
+    desk = auth_headers(make_staff(Role.FRONT_DESK, [hotel]))
+    replied = client.post(f"/api/v1/staff/stays/{stay.id}/messages", headers=desk, json={"body": "Until 14:00."})
+    assert replied.status_code == 201
+
+    jobs.queue_event_notifications()
+
+    [message] = fcm.state.messages  # the guest's own message notifies nobody
+    assert message["notification"]["title"] == "New message from the front desk"
+    assert message["data"]["deep_link"] == f"app://stays/{stay.id}/messages"

@@ -73,8 +73,8 @@ def preferences_payload(preferences: GuestPreferences | None) -> dict[str, Any]:
     """The guest's chain-wide preferences as plain JSON, for room preparation and the room's devices."""
     if preferences is None:
         return {}
-    names = ("room_temperature_c", "light_level", "pillow", "bed", "floor", "quiet_room", "allergies", "diet",
-             "newspaper", "service_language", "notes")
+    names = ("room_temperature_c", "light_level", "curtains_position", "pillow", "bed", "floor", "quiet_room",
+             "allergies", "diet", "newspaper", "service_language", "notes")
     values = {name: getattr(preferences, name) for name in names}
     return {name: str(value) if isinstance(value, Decimal) else value for name, value in values.items()
             if value not in (None, [], "")}

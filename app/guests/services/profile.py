@@ -15,8 +15,8 @@ from app.guests.models import ConsentPurpose, ConsentRecord, FamilyMember, Guest
 from app.guests.services.accounts import find_by_contact
 
 PREFERENCE_FIELDS = (
-    "room_temperature_c", "light_level", "pillow", "bed", "floor", "quiet_room", "allergies", "diet",
-    "newspaper", "service_language", "notes",
+    "room_temperature_c", "light_level", "curtains_position", "pillow", "bed", "floor", "quiet_room", "allergies",
+    "diet", "newspaper", "service_language", "notes",
 )
 
 

@@ -13,6 +13,7 @@ from app.iot.services.commands import (
 )
 from app.iot.services.ingest import (
     CommandToPublish,
+    Report,
     bridge_stopped,
     claim_due_commands,
     expire_overdue,
@@ -20,10 +21,13 @@ from app.iot.services.ingest import (
     last_event_id,
     mark_refused,
     mark_sent,
+    mark_sent_many,
     record_availability,
+    record_reports,
     record_response,
     record_state,
     room_aggregate,
+    room_aggregates,
     rooms_touched_after,
 )
 from app.iot.services.registry import (
@@ -42,11 +46,12 @@ from app.iot.services.rooms import staff_rooms
 from app.iot.services.scenes import apply_scene, guest_scene, on_checked_in, on_checked_out, on_dnd_changed
 
 __all__ = [
-    "CommandToPublish", "all_devices", "apply_scene", "block_key", "bridge_alive", "bridge_stopped",
+    "CommandToPublish", "Report", "all_devices", "apply_scene", "block_key", "bridge_alive", "bridge_stopped",
     "claim_due_commands", "discovery_configs", "expire_overdue", "guest_command", "guest_command_status",
     "guest_devices", "guest_scene", "guest_unlock", "heartbeat", "hotel_devices", "issue", "last_event_id",
-    "list_room_devices", "mark_refused", "mark_sent", "on_checked_in", "on_checked_out", "on_dnd_changed",
-    "record_availability", "record_response", "record_state", "register_demo_devices", "register_device",
-    "remove_device", "room_aggregate", "room_devices", "rooms_touched_after", "staff_command", "staff_command_status",
-    "staff_rooms", "unblock_key", "views",
+    "list_room_devices", "mark_refused", "mark_sent", "mark_sent_many", "on_checked_in", "on_checked_out",
+    "on_dnd_changed",
+    "record_availability", "record_reports", "record_response", "record_state", "register_demo_devices",
+    "register_device", "remove_device", "room_aggregate", "room_aggregates", "room_devices", "rooms_touched_after",
+    "staff_command", "staff_command_status", "staff_rooms", "unblock_key", "views",
 ]

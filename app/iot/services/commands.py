@@ -173,6 +173,11 @@ def record_transition(command: DeviceCommand, status: CommandStatus) -> None:
         command.sent_at = now
     else:
         command.completed_at = now
+    announce_transition(command, status)
+
+
+def announce_transition(command: DeviceCommand, status: CommandStatus) -> None:
+    """Record `command.<status>` for a command now in `status`."""
     guest_id = int(command.issued_by.split(":")[1]) if command.issued_by.startswith("guest:") else None
     events.record(f"command.{status.value}", hotel_id=command.hotel_id, guest_id=guest_id, subject_id=command.id,
                   payload={"device_id": command.device_id, "room_id": command.room_id, "source": command.source})

@@ -6,11 +6,13 @@ import json
 import logging
 import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, insert, or_, select, text, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.util import identity_key
 
 from app.bookings import services as bookings
 from app.bookings.models import Booking, BookingStatus, RoomState
@@ -19,7 +21,7 @@ from app.core.events import DomainEvent
 from app.extensions import db
 from app.iot import topics
 from app.iot.models import BridgeHeartbeat, CommandStatus, Device, DeviceCommand, DeviceKind, DeviceReading
-from app.iot.services.commands import record_transition
+from app.iot.services.commands import announce_transition, record_transition
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 30  # another bridge leaves a claimed command alone this long (then it may publish it itself)
@@ -34,6 +36,16 @@ class CommandToPublish:
     expiry_seconds: int
     response_topic: str
     correlation_data: bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    """One decoded message from a device: its state (dict), availability (bool) or a command response (dict)."""
+
+    leaf: str  # topics.STATE | topics.AVAILABILITY | topics.RESPONSE
+    device_topic: str
+    value: Any
+    correlation_id: str | None = None
 
 
 def _device(device_topic: str) -> Device | None:
@@ -98,20 +110,117 @@ def record_availability(*, device_topic: str, online: bool) -> Device | None:
 
 
 def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceCommand | None:
-    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing."""
-    command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
+    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing.
+
+    One UPDATE ... RETURNING (no read first): this is on the path of every command's round trip."""
+    status = CommandStatus.ACKNOWLEDGED if response.get("status") == "ok" else CommandStatus.FAILED
+    now = clock.now()
+    command = db.session.scalars(
+        update(DeviceCommand)
+        .where(DeviceCommand.correlation_id == correlation_id, DeviceCommand.status.not_in(
+            [CommandStatus.ACKNOWLEDGED.value, CommandStatus.FAILED.value]))
+        .values(status=status.value, result=response, claimed_by=None, claimed_until=None, completed_at=now,
+                # the answer may come before the bridge marked the PUBACK
+                sent_at=func.coalesce(DeviceCommand.sent_at, now))
+        .returning(DeviceCommand),
+        execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
     if command is None:
-        log.warning("response for an unknown command %s skipped", correlation_id)
-        return None
-    if command.status in (CommandStatus.ACKNOWLEDGED, CommandStatus.FAILED):
+        command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
+        if command is None:
+            log.warning("response for an unknown command %s skipped", correlation_id)
         return command
-    if command.status == CommandStatus.EXPIRED:
-        log.warning("command %s acknowledged after it was marked expired", command.id)
-    command.result = response
-    command.claimed_by = command.claimed_until = None
-    ok = response.get("status") == "ok"
-    record_transition(command, CommandStatus.ACKNOWLEDGED if ok else CommandStatus.FAILED)
+    announce_transition(command, status)
     return command
+
+
+# -- many reports in one unit of work (the bridge's batches) -----------------------------------------------------
+
+def record_reports(*, reports: list[Report]) -> set[int]:
+    """Store a batch of reports in order; consecutive states go through `record_states`. Returns the rooms touched."""
+    rooms: set[int] = set()
+    states: list[tuple[str, dict[str, Any]]] = []
+    for report in reports:
+        if report.leaf == topics.STATE:
+            states.append((report.device_topic, report.value))
+            continue
+        rooms |= record_states(states=states)
+        states = []
+        if report.leaf == topics.AVAILABILITY:
+            device = record_availability(device_topic=report.device_topic, online=report.value)
+            if device is not None:
+                rooms.add(device.room_id)
+        else:
+            record_response(correlation_id=report.correlation_id or "", response=report.value)
+    return rooms | record_states(states=states)
+
+
+def record_states(*, states: list[tuple[str, dict[str, Any]]]) -> set[int]:
+    """Many devices' states at once, with `record_state`'s rules: each change becomes a history row and a
+    `device.state_changed` event (two multi-row INSERTs) and the latest state per device one UPDATE row, instead
+    of an ORM round trip per message. Reports that carry rules (a fault, a fault clearing, the DND button) take
+    `record_state` one by one, in order."""
+    if not states:
+        return set()
+    devices = {row.topic: row for row in db.session.execute(
+        select(Device.id, Device.topic, Device.hotel_id, Device.room_id, Device.kind, Device.state, Device.fault)
+        .where(Device.topic.in_({topic for topic, _ in states})))}
+    ruled = {row.topic for row in devices.values() if row.fault or row.kind == DeviceKind.INDICATOR}
+    ruled |= {topic for topic, state in states if state.get("fault")}
+    latest = {topic: row.state for topic, row in devices.items()}
+    now, rooms, readings, changed, changes = clock.now(), set(), [], {}, []
+    for topic, state in states:
+        row = devices.get(topic)
+        if row is None:
+            log.warning("state from an unregistered device %s skipped", topic)
+            continue
+        rooms.add(row.room_id)
+        if topic in ruled:
+            record_state(device_topic=topic, state=state)
+        elif state != latest[topic]:
+            latest[topic] = changed[row.id] = state
+            readings.append({"device_id": row.id, "state": state, "recorded_at": now})
+            changes.append({"hotel_id": row.hotel_id, "subject_id": row.id,
+                            "payload": {"room_id": row.room_id, "kind": row.kind, "state": state}})
+    if changed:
+        _store_states(changed, readings, now)
+        events.record_many("device.state_changed", changes)
+    return rooms
+
+
+_UPDATE_STATES = text(
+    "UPDATE iot_devices SET state = v.state, state_at = :at, updated_at = :at "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS json[])) AS v(id, state) WHERE iot_devices.id = v.id")
+_INSERT_READINGS = text(
+    "INSERT INTO iot_device_readings (device_id, state, recorded_at) SELECT r.device_id, r.state, :at "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:states AS json[])) WITH ORDINALITY AS r(device_id, state, n) "
+    "ORDER BY r.n")
+
+
+def _store_states(changed: dict[int, dict[str, Any]], readings: list[dict[str, Any]], now: Any) -> None:
+    """The latest state per device and the history rows. On PostgreSQL two constant statements over arrays (one
+    round trip each, whatever the batch size); elsewhere executemany."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        at = now.astimezone(UTC).replace(tzinfo=None)
+        texts = [json.dumps(r["state"]) for r in readings]
+        latest = {r["device_id"]: encoded for r, encoded in zip(readings, texts, strict=True)}  # the last one wins
+        db.session.execute(_UPDATE_STATES, {"at": at, "ids": list(latest), "states": list(latest.values())})
+        db.session.execute(_INSERT_READINGS, {"at": at, "ids": [r["device_id"] for r in readings],
+                                              "states": texts})
+    else:
+        db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
+                                            for device_id, state in changed.items()])
+        db.session.execute(insert(DeviceReading), readings)
+    _forget_loaded(changed)
+
+
+def _forget_loaded(device_ids: Any) -> None:
+    """Devices this session loaded earlier (sessions keep objects across commits here) would still show the old
+    state after a bulk UPDATE: expire them, so the next read (the room's aggregate, say) loads the new one."""
+    session = db.session()
+    for device_id in device_ids:
+        loaded = session.identity_map.get(identity_key(Device, device_id))
+        if loaded is not None:
+            session.expire(loaded)
 
 
 # -- the outbox ----------------------------------------------------------------------------------------------------
@@ -124,11 +233,14 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
     less than a second left is expired instead of published.
     """
     now = clock.now()
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _claim_in_one_statement(bridge_id, limit, skip_ids, now)
     query = (select(DeviceCommand).where(
         DeviceCommand.status == CommandStatus.PENDING,
         or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now,
             DeviceCommand.claimed_by == bridge_id))
-        .order_by(DeviceCommand.id).limit(limit).with_for_update(skip_locked=True))
+        .order_by(DeviceCommand.id).limit(limit).options(joinedload(DeviceCommand.device, innerjoin=True))
+        .with_for_update(of=DeviceCommand, skip_locked=True))
     if skip_ids:
         query = query.where(DeviceCommand.id.not_in(list(skip_ids)))
     due = []
@@ -140,6 +252,36 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
         command.claimed_by, command.claimed_until = bridge_id, now + timedelta(seconds=CLAIM_SECONDS)
         command.publish_count += 1
         due.append(_to_publish(command, remaining))
+    return due
+
+
+_CLAIM = text(
+    "UPDATE iot_commands AS c SET claimed_by = :bridge, claimed_until = :until, publish_count = c.publish_count + 1 "
+    "FROM iot_devices AS d WHERE d.id = c.device_id AND c.id IN ("
+    " SELECT id FROM iot_commands WHERE status = 'pending'"
+    " AND (claimed_until IS NULL OR claimed_until < :now OR claimed_by = :bridge) AND NOT (id = ANY(:skip))"
+    " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
+    "RETURNING c.id, c.values, c.correlation_id, c.expires_at, d.topic")
+
+
+def _claim_in_one_statement(bridge_id: str, limit: int, skip_ids: frozenset[int], now: Any) -> list[CommandToPublish]:
+    """PostgreSQL: the claim as one UPDATE ... RETURNING (it is on the path of every command)."""
+    naive = now.astimezone(UTC).replace(tzinfo=None)
+    rows = sorted(db.session.execute(_CLAIM, {
+        "bridge": bridge_id, "now": naive, "until": naive + timedelta(seconds=CLAIM_SECONDS), "limit": limit,
+        "skip": sorted(skip_ids)}).all())
+    due = []
+    for command_id, values, correlation_id, expires_at, topic in rows:
+        expires_at = expires_at.replace(tzinfo=UTC)
+        remaining = math.floor((expires_at - now).total_seconds())
+        if remaining < 1:
+            record_transition(db.session.get(DeviceCommand, command_id), CommandStatus.EXPIRED)
+            continue
+        body = {"id": command_id, "values": values, "expires_at": expires_at.isoformat()}
+        due.append(CommandToPublish(
+            command_id=command_id, topic=f"{topic}/{topics.SET}",
+            payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining,
+            response_topic=f"{topic}/{topics.RESPONSE}", correlation_data=correlation_id.encode()))
     return due
 
 
@@ -156,6 +298,15 @@ def mark_sent(*, command_id: int) -> None:
     """The broker has the command (PUBACK); its acknowledgement may even have come first."""
     command = db.session.get(DeviceCommand, command_id)
     if command is not None and command.status == CommandStatus.PENDING:
+        command.claimed_by = command.claimed_until = None
+        record_transition(command, CommandStatus.SENT)
+
+
+def mark_sent_many(*, command_ids: list[int]) -> None:
+    """`mark_sent` for many commands (those acknowledged by their device meanwhile are left as they are)."""
+    pending = select(DeviceCommand).where(DeviceCommand.id.in_(command_ids),
+                                          DeviceCommand.status == CommandStatus.PENDING)
+    for command in db.session.scalars(pending.order_by(DeviceCommand.id)):
         command.claimed_by = command.claimed_until = None
         record_transition(command, CommandStatus.SENT)
 
@@ -211,20 +362,34 @@ def last_event_id() -> int:
 
 def room_aggregate(*, room_id: int) -> tuple[str, dict[str, Any]] | None:
     """The room's aggregate state topic and payload: occupancy, DND / make-up-room, climate, sensors."""
-    devices = list(db.session.scalars(select(Device).where(Device.room_id == room_id).order_by(Device.id)))
-    if not devices:
-        return None
-    stay = db.session.scalar(select(Booking).where(Booking.room_id == room_id,
-                                                   Booking.status == BookingStatus.IN_HOUSE).limit(1))
+    return room_aggregates(room_ids=[room_id]).get(room_id)
+
+
+def room_aggregates(*, room_ids: list[int]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """`room_aggregate` for many rooms in two queries (the bridge republishes the rooms a burst touched)."""
+    rows = db.session.execute(
+        select(Device.room_id, Device.room_topic, Device.kind, Device.state, Device.available)
+        .where(Device.room_id.in_(room_ids)).order_by(Device.id)).all()
+    stays = dict(db.session.execute(select(Booking.room_id, Booking.room_state).where(
+        Booking.room_id.in_(room_ids), Booking.status == BookingStatus.IN_HOUSE)).all())
+    devices: dict[int, list[Any]] = {}
+    for row in rows:
+        devices.setdefault(row.room_id, []).append(row)
+    now = clock.now().isoformat()
+    return {room_id: _aggregate(room_devices, stays.get(room_id), room_id in stays, now)
+            for room_id, room_devices in devices.items()}
+
+
+def _aggregate(devices: list[Any], room_state: str | None, occupied: bool, now: str) -> tuple[str, dict[str, Any]]:
     by_kind: dict[str, dict] = {}
     for device in devices:
         by_kind.setdefault(device.kind, device.state or {})
     return f"{devices[0].room_topic}/{topics.STATE}", {
-        "occupied": stay is not None,
-        "room_state": stay.room_state if stay else RoomState.NONE.value,
+        "occupied": occupied,
+        "room_state": room_state if occupied else RoomState.NONE.value,
         "climate": by_kind.get(DeviceKind.CLIMATE),
         "sensors": by_kind.get(DeviceKind.SENSOR),
         "devices_online": sum(1 for d in devices if d.available),
         "devices": len(devices),
-        "at": clock.now().isoformat(),
+        "at": now,
     }

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.bookings.models import Booking
+from app.bookings.services.stay_ops import preferences_payload
 from app.core.errors import NotFound
 from app.core.events import DomainEvent
 from app.extensions import db
@@ -16,6 +17,7 @@ from app.iot.services.commands import GUEST_KINDS, _guest_stay, issue
 
 DEFAULT_SETPOINT_C = 22.0
 DEFAULT_LIGHT_LEVEL = 70
+DEFAULT_CURTAINS_POSITION = 100  # open: the room greets the guest with daylight unless they asked otherwise
 
 
 def scene_values(scene: str, preferences: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
@@ -24,11 +26,12 @@ def scene_values(scene: str, preferences: dict[str, Any] | None = None) -> dict[
     if scene == "welcome":
         setpoint = preferences.get("room_temperature_c")
         level = preferences.get("light_level")
+        curtains = preferences.get("curtains_position")
         return {
             DeviceKind.CLIMATE: {"power": True, "mode": "auto",
                                  "setpoint_c": _half_degrees(setpoint) if setpoint is not None else DEFAULT_SETPOINT_C},
             DeviceKind.LIGHT: {"on": True, "brightness": int(level) if level is not None else DEFAULT_LIGHT_LEVEL},
-            DeviceKind.CURTAINS: {"position": int(preferences.get("curtains_position", 100))},
+            DeviceKind.CURTAINS: {"position": int(curtains) if curtains is not None else DEFAULT_CURTAINS_POSITION},
         }
     if scene == "sleep":
         return {DeviceKind.LIGHT: {"on": False}, DeviceKind.CURTAINS: {"position": 0},
@@ -60,10 +63,7 @@ def guest_scene(*, guest: Any, stay_id: int, scene: str) -> list[DeviceCommand]:
     if scene not in SCENES:
         raise NotFound("No such scene.", code="unknown_scene")
     stay = _guest_stay(guest, stay_id)
-    preferences = None
-    if scene == "welcome" and guest.preferences is not None:
-        preferences = {"room_temperature_c": guest.preferences.room_temperature_c,
-                       "light_level": guest.preferences.light_level}
+    preferences = preferences_payload(guest.preferences) if scene == "welcome" else None
     return apply_scene(room_id=stay.room_id, scene=scene, issued_by=f"guest:{guest.id}", stay_id=stay.id,
                        actor=guest, preferences=preferences, kinds=GUEST_KINDS)
 

@@ -85,7 +85,7 @@ def _draft_for(event: Any) -> Draft | None:
     if template is None or event.guest_id is None:
         return None
     return Draft(guest_id=event.guest_id, category=template.category.value, dedupe_key=f"event:{event.id}",
-                 title=template.title, body=template.body, deep_link=template.link_for(event.subject_id),
+                 title=template.title, body=template.body, deep_link=template.link_for(event.subject_id, event.payload),
                  event_id=event.id)
 
 

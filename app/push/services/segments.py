@@ -3,7 +3,7 @@
 A segment belongs to one hotel: its audience is always among the guests that hotel knows (guest_hotel_links), and
 a marketer only works with the hotels they are assigned to. Filters are ANDed; `any_of` ORs a list of filter sets.
 Past stays are bookings checked out; a stay's season is the season of its arrival day at its own hotel.
-Loyalty tier is not a filter yet: the loyalty domain is built separately (see docs/decisions.md).
+Loyalty tier: the tier stored on the club membership (`none`: not enrolled).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from app.extensions import db
 from app.guests import services as guests_services
 from app.guests.models import ConsentPurpose, ConsentRecord, Guest, GuestHotelLink, GuestPreferences
 from app.hotels.models import Season
+from app.loyalty.models import LoyaltyMember
 from app.push.models import Device, Segment
 from app.push.services.queueing import live_token_cutoff
 
@@ -173,6 +174,14 @@ def _tag(tag: str) -> ColumnElement[bool]:
     return column == value if column is not None else false()
 
 
+def _loyalty_tiers(codes: list[str]) -> ColumnElement[bool]:
+    tiers = [code for code in codes if code != "none"]
+    parts = [exists().where(LoyaltyMember.guest_id == Guest.id, LoyaltyMember.tier.in_(tiers))] if tiers else []
+    if "none" in codes:
+        parts.append(not_(exists().where(LoyaltyMember.guest_id == Guest.id)))
+    return or_(false(), *parts)
+
+
 def _bool(condition: ColumnElement[bool]) -> Callable[[bool, date], ColumnElement[bool]]:
     return lambda wanted, _today: condition if wanted else not_(condition)
 
@@ -193,4 +202,5 @@ _FILTERS: dict[str, Callable[[Any, date], ColumnElement[bool]]] = {
     "has_live_token": lambda wanted, today: _bool(exists().where(
         Device.guest_id == Guest.id, Device.last_seen_at >= live_token_cutoff(clock.now())))(wanted, today),
     "marketing_consent": lambda wanted, _today: _bool(marketing_consent())(wanted, _today),
+    "loyalty_tiers": lambda codes, _today: _loyalty_tiers(codes),
 }

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from app.core import clock
 from app.core.i18n import localise
@@ -110,10 +110,38 @@ def record_results(*, claimed: Sequence[Claimed], results: Sequence[PushResult])
             change.update(status=DeliveryStatus.FAILED.value)
             outcome.failed += 1
         changes.append(change)
-    if changes:
-        db.session.execute(update(Delivery), changes)
+    _write_results(changes)
     forget_tokens(dead_devices)
     return outcome
+
+
+_RECORD_RESULTS = text(
+    "UPDATE push_deliveries AS d SET status = v.status, error = v.error, detail = v.detail, "
+    "sent_at = coalesce(v.sent_at, d.sent_at), message_id = coalesce(v.message_id, d.message_id), "
+    "next_attempt_at = coalesce(v.next_attempt_at, d.next_attempt_at) "
+    "FROM unnest(CAST(:ids AS bigint[]), CAST(:statuses AS varchar[]), CAST(:errors AS varchar[]), "
+    "CAST(:details AS varchar[]), CAST(:sent AS timestamp[]), CAST(:message_ids AS varchar[]), "
+    "CAST(:next AS timestamp[])) AS v(id, status, error, detail, sent_at, message_id, next_attempt_at) "
+    "WHERE d.id = v.id")
+
+
+def _write_results(changes: list[dict[str, Any]]) -> None:
+    """One statement for the whole batch on PostgreSQL (arrays: the same statement whatever the batch size);
+    elsewhere the ORM's bulk update by primary key (one UPDATE per row)."""
+    if not changes:
+        return
+    if db.session.get_bind().dialect.name != "postgresql":
+        db.session.execute(update(Delivery), changes)
+        return
+
+    def naive(value: Any) -> Any:
+        return value.astimezone(UTC).replace(tzinfo=None) if value is not None else None
+
+    db.session.execute(_RECORD_RESULTS, {
+        "ids": [c["id"] for c in changes], "statuses": [c["status"] for c in changes],
+        "errors": [c["error"] for c in changes], "details": [c["detail"] for c in changes],
+        "sent": [naive(c.get("sent_at")) for c in changes], "message_ids": [c.get("message_id") for c in changes],
+        "next": [naive(c.get("next_attempt_at")) for c in changes]})
 
 
 def _delay(attempts: int, result: PushResult) -> timedelta:

@@ -18,9 +18,12 @@ class Template:
     category: Category
     title: dict[str, str]
     body: dict[str, str]
-    deep_link: str  # formatted with the event's subject_id
+    deep_link: str  # formatted with the event's subject_id (or the payload's `link_key` when set)
+    link_key: str | None = None
 
-    def link_for(self, subject_id: int | None) -> str:
+    def link_for(self, subject_id: int | None, payload: dict[str, Any] | None = None) -> str:
+        if self.link_key is not None:
+            subject_id = (payload or {}).get(self.link_key)
         return self.deep_link.format(subject_id=subject_id or "")
 
 
@@ -56,7 +59,8 @@ EVENT_TEMPLATES: dict[str, Template] = {
         "app://stays/{subject_id}"),
     "message.created": Template(
         Category.CHAT, {"en": "New message from the front desk", "ru": "Новое сообщение от ресепшн"},
-        {"en": "The front desk has replied.", "ru": "Ресепшн ответил вам."}, "app://stays/{subject_id}/messages"),
+        {"en": "The front desk has replied.", "ru": "Ресепшн ответил вам."}, "app://stays/{subject_id}/messages",
+        link_key="booking_id"),  # the event's subject is the message; the link opens the stay's thread
 }
 
 CHECKOUT_REMINDER = Template(

@@ -49,6 +49,22 @@ def prepare_room_on_check_in(event: Any) -> None:
           room_id=event.payload.get("room_id"), room_number=event.payload.get("room_number"))
 
 
+def open_device_repair(*, device_id: int, room_id: int, kind: str | None, fault: str | None,
+                       reason: str | None) -> ServiceRequest | None:
+    """A room device reports a fault (or stays offline): one open maintenance request per device, on the room's
+    stay. None when the room is empty (requests belong to a stay) or the device already has an open repair."""
+    booking = bookings.occupied_stay_for_room(room_id=room_id)
+    if booking is None:
+        return None
+    open_repairs = db.session.scalars(select(ServiceRequest).where(
+        ServiceRequest.room_id == room_id, ServiceRequest.type == RequestType.REPAIR.value,
+        ServiceRequest.is_open.is_(True)))
+    if any((request.details or {}).get("device_id") == device_id for request in open_repairs):
+        return None
+    details = {"kind": "device_fault", "device_id": device_id, "device_kind": kind, "fault": fault, "reason": reason}
+    return _open(booking=booking, request_type=RequestType.REPAIR, details=details, total=0, actor=SYSTEM)
+
+
 def _create(*, booking: Any, data: dict[str, Any], actor: Actor, source_message_id: int | None = None
             ) -> ServiceRequest:
     hotel = db.session.get(Hotel, booking.hotel_id)  # the stay's hotel, listed or not: its time zone

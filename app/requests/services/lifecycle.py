@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select, true
 
 from app.bookings import services as bookings
-from app.core import clock
+from app.core import clock, events
 from app.core.auth import Role
 from app.core.errors import Conflict, DomainError, Unprocessable
 from app.extensions import db
@@ -105,9 +105,19 @@ def _apply(staff: Any, request: ServiceRequest, action: str, data: dict[str, Any
         alerts.settle_alerts(request, staff_id=staff.id, kinds=("new_request",))
     if action == "complete":
         _post_charge(request, staff_id=staff.id)
+        _announce_room_ready(request)
     if request.status in CLOSED_STATUSES:
         alerts.settle_alerts(request, staff_id=staff.id)
     return request
+
+
+def _announce_room_ready(request: ServiceRequest) -> None:
+    """Housekeeping finished preparing the room at check-in: `room.ready` (push tells the guest)."""
+    if request.type == RequestType.HOUSEKEEPING and (request.details or {}).get("kind") == "room_preparation":
+        events.record("room.ready", hotel_id=request.hotel_id, guest_id=request.guest_id,
+                      subject_id=request.booking_id,
+                      payload={"room_id": request.room_id, "room_number": request.room_number,
+                               "request_id": request.id})
 
 
 def _assignee(request: ServiceRequest, staff_id: int) -> StaffMember:
