@@ -65,8 +65,9 @@ def test_the_migration_encrypts_existing_rows_and_its_downgrade_restores_them(em
         with db.engine.connect() as connection:
             allergies, notes = connection.execute(text("SELECT allergies, notes FROM guest_preferences")).one()
         assert "nuts" not in allergies and "gluten" not in notes
-        assert db.session.get(GuestPreferences, 1).allergies == ["nuts"]
-        assert db.session.get(GuestPreferences, 1).notes == "gluten-free please"
+        # Decrypted by hand: the ORM model may have columns that later migrations add.
+        assert json.loads(crypto.decrypt(allergies)) == ["nuts"]
+        assert json.loads(crypto.decrypt(notes)) == "gluten-free please"
         db.session.remove()
         downgrade(revision="f34e1090ee7c")
         with db.engine.connect() as connection:
