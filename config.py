@@ -84,6 +84,10 @@ class Config:
     RATELIMIT_CODE_REQUEST = _env("RATELIMIT_CODE_REQUEST", "5 per 10 minutes")  # per phone or email
     RATELIMIT_CODE_REQUEST_PER_ADDRESS = _env("RATELIMIT_CODE_REQUEST_PER_ADDRESS", "20 per 10 minutes")
 
+    # Availability search keeps a per-process copy of the catalogue (app/bookings/catalogue.py), rebuilt at once when
+    # a change goes through the ORM and at the latest after this many seconds (changes made by hand in SQL).
+    CATALOGUE_CACHE_SECONDS = _env_int("CATALOGUE_CACHE_SECONDS", 60)
+
     # Idempotency keys are kept this long; a replay after that is a new request.
     IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 24)
 

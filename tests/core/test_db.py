@@ -82,7 +82,7 @@ def test_threads_writing_at_once_all_succeed(app: Flask) -> None:
         try:
             for _ in range(10):
                 _write(app, "test.concurrent")
-        except BaseException as error:  # noqa: BLE001 - collected and asserted below
+        except BaseException as error:  # collected and asserted below
             errors.append(error)
 
     threads = [threading.Thread(target=work) for _ in range(8)]

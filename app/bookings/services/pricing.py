@@ -8,8 +8,9 @@ the net price. All amounts are integer minor units of the hotel's currency, roun
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -116,18 +117,35 @@ def stay_nights(check_in: date, check_out: date) -> list[date]:
 def price_nights(*, hotel: Hotel, plan: RatePlan, policy: PricingPolicy, nights: list[date],
                  tier_bp: int = 0, promo: PromoCode | None = None) -> list[NightPrice]:
     """Price each night; pure given its inputs (the hotel's seasons must be loaded)."""
-    requested = [(DIRECT, policy.direct_discount_bp), (TIER, tier_bp), (PROMO, promo.discount_bp if promo else 0)]
     priced = []
     for night in nights:
         season = next((s.kind for s in hotel.seasons if s.covers(night)), SeasonKind.SHOULDER.value)
-        public = share(plan.base_price, plan.season_adjustments_bp.get(season, 10000))
-        discounts = _stack(public, requested, cap_bp=policy.max_discount_bp)
-        net = public - sum(d.amount for d in discounts)
-        tax = share(net, policy.tax_bp)
-        priced.append(NightPrice(night=night, season=season, base=plan.base_price,
-                                 season_adjustment=public - plan.base_price, public_price=public,
-                                 discounts=discounts, net=net, tax=tax, total=net + tax))
+        price = night_price(base_price=plan.base_price, adjustments_bp=plan.season_adjustments_bp, season=season,
+                            direct_bp=policy.direct_discount_bp, cap_bp=policy.max_discount_bp, tax_bp=policy.tax_bp,
+                            tier_bp=tier_bp, promo_bp=promo.discount_bp if promo else 0)
+        priced.append(replace(price, night=night, discounts=[replace(d) for d in price.discounts]))
     return priced
+
+
+@lru_cache(maxsize=4096)
+def _night_price(base_price: int, adjustment_bp: int, season: str, direct_bp: int, cap_bp: int, tax_bp: int,
+                 tier_bp: int, promo_bp: int) -> NightPrice:
+    public = share(base_price, adjustment_bp)
+    discounts = _stack(public, [(DIRECT, direct_bp), (TIER, tier_bp), (PROMO, promo_bp)], cap_bp=cap_bp)
+    net = public - sum(d.amount for d in discounts)
+    tax = share(net, tax_bp)
+    return NightPrice(night=date.min, season=season, base=base_price, season_adjustment=public - base_price,
+                      public_price=public, discounts=discounts, net=net, tax=tax, total=net + tax)
+
+
+def night_price(*, base_price: int, adjustments_bp: dict[str, int], season: str, direct_bp: int, cap_bp: int,
+                tax_bp: int, tier_bp: int = 0, promo_bp: int = 0) -> NightPrice:
+    """One night's price in `season` (its `night` field is a placeholder): the one rule every price goes through.
+
+    Memoised: a chain has few distinct (price, season, discounts) combinations. The result is shared: don't mutate.
+    """
+    return _night_price(base_price, adjustments_bp.get(season, 10000), season, direct_bp, cap_bp, tax_bp,
+                        tier_bp, promo_bp)
 
 
 def _stack(public: int, requested: list[tuple[str, int]], *, cap_bp: int) -> list[Discount]:
