@@ -58,6 +58,8 @@ class PolicyView:
     direct_discount_bp: int
     max_discount_bp: int
     tax_bp: int
+    free_cancellation_hours: int
+    late_cancellation_fee_nights: int
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,18 @@ class RoomTypeView:
     max_occupancy: int
     photos: list[str]
     capacity: int  # active rooms
-    plan: PlanView | None  # the cheapest active rate plan
+    plans: tuple[PlanView, ...]  # active rate plans, cheapest first (base price, then id)
+
+    @property
+    def plan(self) -> PlanView | None:
+        """The cheapest active rate plan."""
+        return self.plans[0] if self.plans else None
+
+    def plan_by_id(self, plan_id: int | None) -> PlanView | None:
+        """An active plan of this room type (`None`: the cheapest)."""
+        if plan_id is None:
+            return self.plan
+        return next((plan for plan in self.plans if plan.id == plan_id), None)
 
 
 @dataclass(frozen=True)
@@ -78,10 +91,15 @@ class HotelView:
     city: str
     city_key: str
     currency: str
+    time_zone: str
+    check_in_time: str
     seasons: tuple[tuple[str, tuple[int, int], tuple[int, int]], ...]  # (kind, (month, day) start, end) in order
     policy: PolicyView
     room_types: tuple[RoomTypeView, ...]
     _season_of: dict[tuple[int, int], str] = field(default_factory=dict, compare=False, repr=False)
+
+    def room_type(self, room_type_id: int) -> RoomTypeView | None:
+        return next((room_type for room_type in self.room_types if room_type.id == room_type_id), None)
 
     def season_on(self, night: date) -> str:
         """The season kind of a night (the first season covering it, as Season.covers decides; else shoulder)."""
@@ -109,8 +127,21 @@ class Catalogue:
 
 
 def current() -> Catalogue:
-    """The catalogue as of the caller's transaction: the cached copy when its stamp is current, else rebuilt."""
-    stamp = db.session.scalar(select(CatalogueStamp.stamp).where(CatalogueStamp.id == _STAMP_ID))
+    """The catalogue as of the caller's transaction: the cached copy when its stamp is current, else rebuilt.
+
+    The stamp is read once per transaction (a booking asks several times).
+    """
+    session = db.session()
+    memo = session.info.get(_EXTENSION)
+    if memo is not None and memo[0] is session.get_transaction():
+        return memo[1]
+    catalogue = _current(session)
+    session.info[_EXTENSION] = (session.get_transaction(), catalogue)
+    return catalogue
+
+
+def _current(session: Session) -> Catalogue:
+    stamp = session.scalar(select(CatalogueStamp.stamp).where(CatalogueStamp.id == _STAMP_ID))
     holder = current_app.extensions.setdefault(_EXTENSION, {"catalogue": None, "lock": threading.Lock()})
     cached: Catalogue | None = holder["catalogue"]
     max_age = current_app.config.get("CATALOGUE_CACHE_SECONDS", 60)
@@ -137,32 +168,30 @@ def _build(stamp: int | None) -> Catalogue:
     capacity = dict(db.session.execute(
         select(Room.room_type_id, func.count()).where(Room.hotel_id.in_(ids), Room.is_active.is_(True))
         .group_by(Room.room_type_id)).all())
-    plans: dict[int, PlanView] = {}
+    plans: dict[int, list[PlanView]] = {}
     for plan in db.session.scalars(select(RatePlan).where(RatePlan.hotel_id.in_(ids), RatePlan.is_active.is_(True))
-                                   .order_by(RatePlan.base_price.desc(), RatePlan.id.desc())):
-        # The cheapest comes last and wins (pricing._rate_plan's order: base price, then id).
-        plans[plan.room_type_id] = PlanView(plan.id, plan.base_price, dict(plan.season_adjustments_bp or {}))
+                                   .order_by(RatePlan.base_price, RatePlan.id)):
+        plans.setdefault(plan.room_type_id, []).append(
+            PlanView(plan.id, plan.base_price, dict(plan.season_adjustments_bp or {})))
     views = {hotel.id: _hotel_view(hotel, seasons.get(hotel.id, []), policies.get(hotel.id),
                                    room_types.get(hotel.id, []), capacity, plans) for hotel in hotels}
     return Catalogue(stamp=stamp, built_at=built_at, hotels=views)
 
 
 def _hotel_view(hotel: Hotel, seasons: list[Season], policy: PricingPolicy | None, room_types: list[RoomType],
-                capacity: dict[int, int], plans: dict[int, PlanView]) -> HotelView:
+                capacity: dict[int, int], plans: dict[int, list[PlanView]]) -> HotelView:
     from app.bookings.services.pricing import DEFAULT_POLICY
 
-    if policy is None:
-        policy_view = PolicyView(DEFAULT_POLICY["direct_discount_bp"], DEFAULT_POLICY["max_discount_bp"],
-                                 DEFAULT_POLICY["tax_bp"])
-    else:
-        policy_view = PolicyView(policy.direct_discount_bp, policy.max_discount_bp, policy.tax_bp)
+    settings = DEFAULT_POLICY if policy is None else {name: getattr(policy, name) for name in DEFAULT_POLICY}
+    policy_view = PolicyView(**{name: settings[name] for name in PolicyView.__dataclass_fields__})
     return HotelView(
         id=hotel.id, name=dict(hotel.name or {}), city=hotel.city, city_key=hotel.city_key, currency=hotel.currency,
+        time_zone=hotel.time_zone, check_in_time=hotel.check_in_time,
         seasons=tuple((s.kind, (s.start_month, s.start_day), (s.end_month, s.end_day)) for s in seasons),
         policy=policy_view,
         room_types=tuple(RoomTypeView(
             id=rt.id, hotel_id=rt.hotel_id, name=dict(rt.name or {}), max_occupancy=rt.max_occupancy,
-            photos=list(rt.photos or []), capacity=capacity.get(rt.id, 0), plan=plans.get(rt.id),
+            photos=list(rt.photos or []), capacity=capacity.get(rt.id, 0), plans=tuple(plans.get(rt.id, ())),
         ) for rt in room_types),
     )
 
@@ -185,6 +214,7 @@ def _touches_catalogue(session: Session) -> bool:
 
 def bump_stamp(session: Session) -> None:
     """Give the catalogue a new stamp in the session's transaction (every process rebuilds its copy)."""
+    session.info.pop(_EXTENSION, None)  # this transaction's copy is out of date too
     connection = session.connection()
     insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     stamp = secrets.randbits(62)

@@ -25,16 +25,12 @@ from app.extensions import db
 from app.hotels.models import Room
 
 
-def capacity_of(room_type_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Room).where(
-        Room.room_type_id == room_type_id, Room.is_active.is_(True))) or 0
-
-
 def hold_nights(*, room_type_id: int, check_in: date, check_out: date) -> None:
     """Take one room of the type for each night, or refuse with 409 sold_out and change nothing."""
     nights = stay_nights(check_in, check_out)
-    capacity = capacity_of(room_type_id)
     _ensure_rows(room_type_id, nights)
+    capacity = select(func.count()).select_from(Room).where(
+        Room.room_type_id == room_type_id, Room.is_active.is_(True)).scalar_subquery()
     held = db.session.execute(
         update(RoomTypeNight)
         .where(RoomTypeNight.room_type_id == room_type_id, RoomTypeNight.night >= check_in,
