@@ -17,7 +17,7 @@ from app.core.db import unit_of_work
 from app.extensions import db
 from app.hotels.models import Room
 from tests.conftest import IsolatedClient
-from tests.factories import headers_for, make_staff
+from tests.factories import headers_for, make_guest, make_staff
 
 JANUARY = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
 SEARCH = "/api/v1/availability?check_in=2027-01-20&check_out=2027-01-23&guests=2"
@@ -56,6 +56,20 @@ def test_a_new_pricing_policy_shows_in_the_next_search(client, chain, manager_he
     assert after["public_total"] == before["public_total"]
     assert after["direct_total"] < before["direct_total"]
     assert after["total"] == after["direct_total"] == _quote_total(client, resort)
+
+
+def test_a_price_change_shows_in_the_next_quote_and_booking(client, chain, manager_headers) -> None:
+    resort = chain["resort"]
+    before = _quote_total(client, resort)
+    client.put(f"/api/v1/admin/hotels/{resort.hotel.id}/pricing", headers=manager_headers,
+               json={"direct_discount_bp": 2500, "max_discount_bp": 2500, "tax_bp": 0})
+    after = _quote_total(client, resort)
+    assert after < before
+    guest = make_guest()
+    booking = client.post("/api/v1/bookings", headers=headers_for(guest), json={
+        "hotel_id": resort.hotel.id, "room_type_id": resort.room_type.id, "check_in": "2027-01-20",
+        "check_out": "2027-01-23", "adults": 2, "expected_total": after})
+    assert booking.status_code == 201, booking.json
 
 
 def test_a_cheaper_rate_plan_shows_in_the_next_search(client, chain, manager_headers) -> None:
