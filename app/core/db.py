@@ -93,7 +93,9 @@ class WriterLock:
 
     def acquire(self) -> None:
         if not self._thread_lock.acquire(timeout=self._timeout_s):
-            raise TimeoutError("timed out waiting for the SQLite writer lock")
+            # What SQLite itself says after busy_timeout: the API's "database unavailable" problem (503).
+            timed_out = sqlite3.OperationalError("database is locked (timed out waiting for the writer lock)")
+            raise DBAPIError.instance("BEGIN IMMEDIATE", None, timed_out, sqlite3.Error)
         try:
             if self._path is not None:
                 if self._fd is None or self._fd_pid != os.getpid():

@@ -105,3 +105,35 @@ def test_a_failed_unit_of_work_releases_the_writer_lock(app: Flask) -> None:
     assert not writer.is_alive()
     assert _count("test.rolled_back") == 0
     assert _count("test.after") == 1
+
+
+def test_a_writer_that_waits_too_long_gets_the_database_unavailable_error(app: Flask) -> None:
+    """Past SQLITE_BUSY_TIMEOUT_MS the wait ends like SQLite's own: OperationalError, which the API answers 503."""
+    from sqlalchemy.exc import OperationalError
+
+    from app import create_app
+
+    impatient = create_app("testing", {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                                       "SQLITE_BUSY_TIMEOUT_MS": 200})
+    holding, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with impatient.app_context(), unit_of_work():
+            db.session.add(DomainEvent(type="test.holder", payload={}))
+            db.session.flush()
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(OperationalError, match="writer lock"):
+            _write(impatient, "test.impatient")
+    finally:
+        done.set()
+        holder.join(10)
+        with impatient.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    assert _count("test.holder") == 1 and _count("test.impatient") == 0
