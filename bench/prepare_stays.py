@@ -485,17 +485,17 @@ def _timed_parts(send: Any, count: int, parts: list[tuple[str, Any, str]]) -> li
 
 
 def _search_parts() -> list[tuple[str, Any, str]]:
-    from app.bookings import services
+    from app.bookings import catalogue, routes, services
     from app.bookings.services import inventory
 
     return [
         ("inventory.search (the service)", services, "search_availability"),
-        ("_hotels: hotels + seasons (ORM)", inventory, "_hotels"),
-        ("_free_rooms: capacity + busiest night (2 SQL)", inventory, "_free_rooms"),
-        ("_cheapest_plans: rate plans (ORM)", inventory, "_cheapest_plans"),
-        ("policies_for: pricing policies (ORM)", inventory, "policies_for"),
-        ("price_nights (pure Python, per room type)", inventory, "price_nights"),
-        ("marshmallow Schema.dump (the response)", Schema, "dump"),
+        ("catalogue.current: stamp + cached catalogue", catalogue, "current"),
+        ("catalogue._build: rebuild (ORM; rare)", catalogue, "_build"),
+        ("_busiest_nights: booked counts (1 SQL)", inventory, "_busiest_nights"),
+        ("_offer: prices per season kind (per room type)", inventory, "_offer"),
+        ("dump_availability (the response, by hand)", routes, "dump_availability"),
+        ("marshmallow Schema.dump", Schema, "dump"),
     ]
 
 

@@ -1,5 +1,6 @@
 """Guests' availability search, quotes, bookings and stays; managers' pricing setup."""
 
+from flask import jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -24,6 +25,7 @@ from app.bookings.schemas import (
     StaySchema,
     SurveyAnswersSchema,
     SurveySchema,
+    dump_availability,
 )
 from app.core.auth import (
     MANAGERS,
@@ -57,7 +59,7 @@ class Availability(MethodView):
     @blp.response(200, HotelAvailabilitySchema(many=True))
     def get(self, args: dict):
         """Search free rooms across every hotel of the chain (or one city) with the app's prices."""
-        return services.search_availability(**args)
+        return jsonify(dump_availability(services.search_availability(**args)))
 
 
 @blp.route("/quotes")

@@ -9,6 +9,7 @@ import marshmallow as ma
 
 from app.bookings.models import BookingStatus, ChargeKind, RoomState
 from app.bookings.services.booking import MAX_NIGHTS
+from app.core.i18n import localise, request_language
 from app.core.pagination import CursorArgsSchema
 from app.core.schemas import Localised, LocalisedText, StrictSchema, id_field
 from app.hotels.models import SeasonKind
@@ -59,6 +60,25 @@ class HotelAvailabilitySchema(ma.Schema):
     currency = ma.fields.String(attribute="hotel.currency")
     from_total = ma.fields.Integer()
     offers = ma.fields.List(ma.fields.Nested(RoomTypeOfferSchema))
+
+
+def dump_availability(results: list[Any]) -> list[dict[str, Any]]:
+    """Exactly what `HotelAvailabilitySchema(many=True).dump(results)` returns, written out by hand.
+
+    The chain-wide answer has thousands of fields, and marshmallow spent more time on them than the search itself;
+    the schema stays the documented contract, and tests/bookings check that both give the same document.
+    """
+    language = request_language()
+    return [{
+        "hotel_id": result.hotel.id, "name": localise(result.hotel.name, language), "city": result.hotel.city,
+        "currency": result.hotel.currency, "from_total": result.from_total,
+        "offers": [{
+            "room_type_id": offer.room_type.id, "name": localise(offer.room_type.name, language),
+            "max_occupancy": offer.room_type.max_occupancy, "photos": list(offer.room_type.photos),
+            "available": offer.available, "rate_plan_id": offer.rate_plan_id, "currency": offer.currency,
+            "public_total": offer.public_total, "direct_total": offer.direct_total, "total": offer.total,
+        } for offer in result.offers],
+    } for result in results]
 
 
 class StayRequestSchema(StrictSchema):

@@ -65,14 +65,20 @@ def take_event_lock() -> None:
 
 def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None = None,
            subject_id: int | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
-    """Append an event in the current unit of work and run its subscribers; returns it with its id."""
+    """Append an event in the current unit of work and run its subscribers; returns it.
+
+    With subscribers it is flushed first (they get its id); without, it is written with the transaction's next
+    flush (at the latest on commit), which saves a flush on every write that records an event nobody subscribes to.
+    """
     take_event_lock()
     session = db.session()
     event = DomainEvent(type=event_type, hotel_id=hotel_id, guest_id=guest_id, subject_id=subject_id,
                         payload=payload or {})
     session.add(event)
-    session.flush()
-    for handler in current_app.extensions[_EXTENSION].get(event_type, ()):
+    handlers = current_app.extensions[_EXTENSION].get(event_type, ())
+    if handlers:
+        session.flush()
+    for handler in handlers:
         handler(event)
     return event
 

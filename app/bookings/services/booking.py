@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from app.bookings import catalogue
+from app.bookings.catalogue import HotelView
 from app.bookings.models import Booking, BookingStatus, ChargeKind, PromoCode
 from app.bookings.services import inventory, pricing
 from app.bookings.services.folio import open_folio, post_charge
@@ -26,13 +28,13 @@ MAX_DAYS_AHEAD = 550
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read out at a desk
 
 
-def hotel_today(hotel: Hotel) -> date:
+def hotel_today(hotel: Hotel | HotelView) -> date:
     return clock.now().astimezone(ZoneInfo(hotel.time_zone)).date()
 
 
 def make_quote(*, guest_id: int | None, stay: pricing.StayRequest) -> pricing.Quote:
     """The price of a stay for this guest (member prices when logged in and enrolled), explained night by night."""
-    hotel = db.session.get(Hotel, stay.hotel_id)
+    hotel = catalogue.current().hotels.get(stay.hotel_id)
     if hotel is not None:
         _check_dates(stay, hotel)
     tier = loyalty.member_tier(guest_id=guest_id) if guest_id is not None else None
@@ -40,7 +42,7 @@ def make_quote(*, guest_id: int | None, stay: pricing.StayRequest) -> pricing.Qu
     return pricing.quote(stay, tier=tier, tier_bp=tier_bp, member=tier is not None)
 
 
-def _check_dates(stay: pricing.StayRequest, hotel: Hotel) -> None:
+def _check_dates(stay: pricing.StayRequest, hotel: HotelView) -> None:
     today = hotel_today(hotel)
     problem = None
     if stay.check_in < today:
@@ -63,7 +65,7 @@ def create_booking(*, guest_id: int, stay: pricing.StayRequest, expected_total: 
     inventory.hold_nights(room_type_id=stay.room_type_id, check_in=stay.check_in, check_out=stay.check_out)
     if quote.promo_code:
         _count_promo_use(quote.promo_code)
-    hotel = db.session.get(Hotel, stay.hotel_id)
+    hotel, _ = pricing.hotel_and_room_type(stay.hotel_id, stay.room_type_id)
     booking = Booking(reference=_new_reference(), guest_id=guest_id, hotel_id=stay.hotel_id,
                       room_type_id=stay.room_type_id, rate_plan_id=quote.rate_plan_id, check_in=stay.check_in,
                       check_out=stay.check_out, adults=stay.adults, children=stay.children,
@@ -79,9 +81,9 @@ def create_booking(*, guest_id: int, stay: pricing.StayRequest, expected_total: 
     return booking
 
 
-def _terms(quote: pricing.Quote, hotel: Hotel) -> dict[str, Any]:
+def _terms(quote: pricing.Quote, hotel: HotelView) -> dict[str, Any]:
     """The quote plus the cancellation terms in force when the guest booked (a later policy change is not theirs)."""
-    policy = pricing.policy_for(hotel.id)
+    policy = hotel.policy
     arrival = datetime.combine(quote.check_in, time.fromisoformat(hotel.check_in_time), ZoneInfo(hotel.time_zone))
     free_until = arrival - timedelta(hours=policy.free_cancellation_hours)
     fee_nights = min(policy.late_cancellation_fee_nights, len(quote.nights))
@@ -142,7 +144,7 @@ def modify_booking(*, guest_id: int, booking_id: int, check_in: date, check_out:
     previous = {"check_in": booking.check_in.isoformat(), "check_out": booking.check_out.isoformat()}
     booking.check_in, booking.check_out = check_in, check_out
     booking.total_amount = quote.total
-    booking.quote = _terms(quote, db.session.get(Hotel, booking.hotel_id))
+    booking.quote = _terms(quote, pricing.hotel_and_room_type(booking.hotel_id, booking.room_type_id)[0])
     events.record("booking.modified", hotel_id=booking.hotel_id, guest_id=guest_id, subject_id=booking.id,
                   payload={"previous": previous, "check_in": check_in.isoformat(),
                            "check_out": check_out.isoformat(), "total": quote.total})

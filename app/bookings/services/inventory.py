@@ -8,31 +8,29 @@ hold that finds any night full changes fewer rows than it has nights, so the use
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import selectinload
 
-from app.bookings.models import RatePlan, RoomTypeNight
-from app.bookings.services.pricing import policies_for, price_nights, stay_nights
+from app.bookings import catalogue
+from app.bookings.catalogue import HotelView, RoomTypeView
+from app.bookings.models import RoomTypeNight
+from app.bookings.services.pricing import night_price, stay_nights
 from app.core.errors import Conflict
 from app.extensions import db
-from app.hotels.models import Hotel, Room, RoomType
-
-
-def capacity_of(room_type_id: int) -> int:
-    return db.session.scalar(select(func.count()).select_from(Room).where(
-        Room.room_type_id == room_type_id, Room.is_active.is_(True))) or 0
+from app.hotels.models import Room
 
 
 def hold_nights(*, room_type_id: int, check_in: date, check_out: date) -> None:
     """Take one room of the type for each night, or refuse with 409 sold_out and change nothing."""
     nights = stay_nights(check_in, check_out)
-    capacity = capacity_of(room_type_id)
     _ensure_rows(room_type_id, nights)
+    capacity = select(func.count()).select_from(Room).where(
+        Room.room_type_id == room_type_id, Room.is_active.is_(True)).scalar_subquery()
     held = db.session.execute(
         update(RoomTypeNight)
         .where(RoomTypeNight.room_type_id == room_type_id, RoomTypeNight.night >= check_in,
@@ -63,7 +61,7 @@ def _ensure_rows(room_type_id: int, nights: list[date]) -> None:
 
 @dataclass
 class RoomTypeOffer:
-    room_type: RoomType
+    room_type: RoomTypeView
     available: int
     rate_plan_id: int
     currency: str
@@ -74,7 +72,7 @@ class RoomTypeOffer:
 
 @dataclass
 class HotelAvailability:
-    hotel: Hotel
+    hotel: HotelView
     offers: list[RoomTypeOffer]
 
     @property
@@ -83,54 +81,52 @@ class HotelAvailability:
 
 
 def search(*, check_in: date, check_out: date, guests: int, city: str | None = None) -> list[HotelAvailability]:
-    """Every hotel of the chain (or of one city) with a room type free on every night for `guests` people."""
-    hotels = _hotels(city)
-    room_types = list(db.session.scalars(select(RoomType).where(
-        RoomType.hotel_id.in_(hotels), RoomType.max_occupancy >= guests)))
+    """Every hotel of the chain (or of one city) with a room type free on every night for `guests` people.
+
+    The catalogue (hotels, seasons, policies, room types, capacities, cheapest plans) comes from the per-process
+    copy (app/bookings/catalogue.py); only the booked counts of the nights are read here, in one query. Prices are
+    worked out once per season kind and multiplied by its nights: the same per-night rounding as a quote.
+    """
+    hotels = catalogue.current().hotels_in(city)
+    room_types = [room_type for hotel in hotels for room_type in hotel.room_types
+                  if room_type.max_occupancy >= guests and room_type.plan is not None and room_type.capacity > 0]
     if not room_types:
         return []
-    ids = [room_type.id for room_type in room_types]
-    free = _free_rooms(ids, check_in, check_out)
-    plans = _cheapest_plans(ids)
+    busiest = _busiest_nights([room_type.id for room_type in room_types], check_in, check_out)
     nights = stay_nights(check_in, check_out)
-    policies = policies_for(list(hotels))
-    by_hotel: dict[int, list[RoomTypeOffer]] = {}
+    results = []
+    by_hotel: dict[int, list[RoomTypeView]] = {}
     for room_type in room_types:
-        if free.get(room_type.id, 0) <= 0 or room_type.id not in plans:
+        by_hotel.setdefault(room_type.hotel_id, []).append(room_type)
+    for hotel in hotels:
+        candidates = [rt for rt in by_hotel.get(hotel.id, ()) if rt.capacity - busiest.get(rt.id, 0) > 0]
+        if not candidates:
             continue
-        hotel = hotels[room_type.hotel_id]
-        priced = price_nights(hotel=hotel, plan=plans[room_type.id], policy=policies[hotel.id], nights=nights)
-        by_hotel.setdefault(hotel.id, []).append(RoomTypeOffer(
-            room_type=room_type, available=free[room_type.id], rate_plan_id=plans[room_type.id].id,
-            currency=hotel.currency, public_total=sum(n.public_price for n in priced),
-            direct_total=sum(n.net for n in priced), total=sum(n.total for n in priced)))
-    return [HotelAvailability(hotel=hotels[hotel_id], offers=sorted(offers, key=lambda o: o.total))
-            for hotel_id, offers in sorted(by_hotel.items())]
+        season_nights = Counter(hotel.season_on(night) for night in nights)
+        offers = [_offer(hotel, room_type, room_type.capacity - busiest.get(room_type.id, 0), season_nights)
+                  for room_type in candidates]
+        results.append(HotelAvailability(hotel=hotel, offers=sorted(offers, key=lambda o: o.total)))
+    return sorted(results, key=lambda result: result.hotel.id)
 
 
-def _hotels(city: str | None) -> dict[int, Hotel]:
-    query = select(Hotel).where(Hotel.is_active.is_(True)).options(selectinload(Hotel.seasons))
-    if city:
-        query = query.where(Hotel.city_key == Hotel.fold_city(city))
-    return {hotel.id: hotel for hotel in db.session.scalars(query)}
+def _offer(hotel: HotelView, room_type: RoomTypeView, available: int, season_nights: Counter[str]) -> RoomTypeOffer:
+    plan, policy = room_type.plan, hotel.policy
+    assert plan is not None
+    public_total = direct_total = total = 0
+    for season, count in season_nights.items():
+        night = night_price(base_price=plan.base_price, adjustments_bp=plan.season_adjustments_bp, season=season,
+                            direct_bp=policy.direct_discount_bp, cap_bp=policy.max_discount_bp, tax_bp=policy.tax_bp)
+        public_total += night.public_price * count
+        direct_total += night.net * count
+        total += night.total * count
+    return RoomTypeOffer(room_type=room_type, available=available, rate_plan_id=plan.id, currency=hotel.currency,
+                         public_total=public_total, direct_total=direct_total, total=total)
 
 
-def _free_rooms(room_type_ids: list[int], check_in: date, check_out: date) -> dict[int, int]:
-    capacity = dict(db.session.execute(
-        select(Room.room_type_id, func.count()).where(Room.room_type_id.in_(room_type_ids), Room.is_active.is_(True))
-        .group_by(Room.room_type_id)).all())
-    busiest = dict(db.session.execute(
+def _busiest_nights(room_type_ids: list[int], check_in: date, check_out: date) -> dict[int, int]:
+    """The most rooms of each type held on any night of the stay (types without rows have none held)."""
+    return dict(db.session.execute(
         select(RoomTypeNight.room_type_id, func.max(RoomTypeNight.booked))
         .where(RoomTypeNight.room_type_id.in_(room_type_ids), RoomTypeNight.night >= check_in,
                RoomTypeNight.night < check_out)
         .group_by(RoomTypeNight.room_type_id)).all())
-    return {room_type_id: count - (busiest.get(room_type_id) or 0) for room_type_id, count in capacity.items()}
-
-
-def _cheapest_plans(room_type_ids: list[int]) -> dict[int, RatePlan]:
-    plans: dict[int, RatePlan] = {}
-    for plan in db.session.scalars(select(RatePlan).where(RatePlan.room_type_id.in_(room_type_ids),
-                                                          RatePlan.is_active.is_(True))
-                                   .order_by(RatePlan.base_price.desc(), RatePlan.id.desc())):
-        plans[plan.room_type_id] = plan  # the cheapest comes last and wins
-    return plans

@@ -8,17 +8,19 @@ the net price. All amounts are integer minor units of the hotel's currency, roun
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
 
-from app.bookings.models import PricingPolicy, PromoCode, RatePlan
+from app.bookings import catalogue
+from app.bookings.catalogue import HotelView, PlanView, RoomTypeView
+from app.bookings.models import PromoCode
 from app.core import clock
 from app.core.errors import NotFound, Unprocessable
 from app.extensions import db
-from app.hotels.models import Hotel, RoomType, SeasonKind
 
 DIRECT, TIER, PROMO = "direct", "tier", "promo"
 DEFAULT_POLICY = {"direct_discount_bp": 1000, "max_discount_bp": 3000, "tax_bp": 0, "tax_name": None,
@@ -95,39 +97,43 @@ class StayRequest:
     promo_code: str | None = None
 
 
-def policy_for(hotel_id: int) -> PricingPolicy:
-    """The hotel's pricing policy, or the chain default when none was set."""
-    policy = db.session.scalar(select(PricingPolicy).where(PricingPolicy.hotel_id == hotel_id))
-    return policy or PricingPolicy(hotel_id=hotel_id, **DEFAULT_POLICY)
-
-
-def policies_for(hotel_ids: list[int]) -> dict[int, PricingPolicy]:
-    """Pricing policies of many hotels in one query, defaults filled in."""
-    found = {p.hotel_id: p for p in db.session.scalars(select(PricingPolicy).where(
-        PricingPolicy.hotel_id.in_(hotel_ids)))}
-    return {hotel_id: found.get(hotel_id) or PricingPolicy(hotel_id=hotel_id, **DEFAULT_POLICY)
-            for hotel_id in hotel_ids}
-
-
 def stay_nights(check_in: date, check_out: date) -> list[date]:
     return [check_in + timedelta(days=i) for i in range((check_out - check_in).days)]
 
 
-def price_nights(*, hotel: Hotel, plan: RatePlan, policy: PricingPolicy, nights: list[date],
-                 tier_bp: int = 0, promo: PromoCode | None = None) -> list[NightPrice]:
-    """Price each night; pure given its inputs (the hotel's seasons must be loaded)."""
-    requested = [(DIRECT, policy.direct_discount_bp), (TIER, tier_bp), (PROMO, promo.discount_bp if promo else 0)]
+def price_nights(*, hotel: HotelView, plan: PlanView, nights: list[date], tier_bp: int = 0,
+                 promo: PromoCode | None = None) -> list[NightPrice]:
+    """Price each night from the catalogue's copy of the hotel (seasons, policy) and the plan."""
+    policy = hotel.policy
     priced = []
     for night in nights:
-        season = next((s.kind for s in hotel.seasons if s.covers(night)), SeasonKind.SHOULDER.value)
-        public = share(plan.base_price, plan.season_adjustments_bp.get(season, 10000))
-        discounts = _stack(public, requested, cap_bp=policy.max_discount_bp)
-        net = public - sum(d.amount for d in discounts)
-        tax = share(net, policy.tax_bp)
-        priced.append(NightPrice(night=night, season=season, base=plan.base_price,
-                                 season_adjustment=public - plan.base_price, public_price=public,
-                                 discounts=discounts, net=net, tax=tax, total=net + tax))
+        price = night_price(base_price=plan.base_price, adjustments_bp=plan.season_adjustments_bp,
+                            season=hotel.season_on(night), direct_bp=policy.direct_discount_bp,
+                            cap_bp=policy.max_discount_bp, tax_bp=policy.tax_bp, tier_bp=tier_bp,
+                            promo_bp=promo.discount_bp if promo else 0)
+        priced.append(replace(price, night=night, discounts=[replace(d) for d in price.discounts]))
     return priced
+
+
+@lru_cache(maxsize=4096)
+def _night_price(base_price: int, adjustment_bp: int, season: str, direct_bp: int, cap_bp: int, tax_bp: int,
+                 tier_bp: int, promo_bp: int) -> NightPrice:
+    public = share(base_price, adjustment_bp)
+    discounts = _stack(public, [(DIRECT, direct_bp), (TIER, tier_bp), (PROMO, promo_bp)], cap_bp=cap_bp)
+    net = public - sum(d.amount for d in discounts)
+    tax = share(net, tax_bp)
+    return NightPrice(night=date.min, season=season, base=base_price, season_adjustment=public - base_price,
+                      public_price=public, discounts=discounts, net=net, tax=tax, total=net + tax)
+
+
+def night_price(*, base_price: int, adjustments_bp: dict[str, int], season: str, direct_bp: int, cap_bp: int,
+                tax_bp: int, tier_bp: int = 0, promo_bp: int = 0) -> NightPrice:
+    """One night's price in `season` (its `night` field is a placeholder): the one rule every price goes through.
+
+    Memoised: a chain has few distinct (price, season, discounts) combinations. The result is shared: don't mutate.
+    """
+    return _night_price(base_price, adjustments_bp.get(season, 10000), season, direct_bp, cap_bp, tax_bp,
+                        tier_bp, promo_bp)
 
 
 def _stack(public: int, requested: list[tuple[str, int]], *, cap_bp: int) -> list[Discount]:
@@ -143,36 +149,33 @@ def _stack(public: int, requested: list[tuple[str, int]], *, cap_bp: int) -> lis
 
 
 def quote(stay: StayRequest, *, tier: str | None = None, tier_bp: int = 0, member: bool = False) -> Quote:
-    """Explain the price of a stay night by night; refuses impossible stays with field errors."""
-    hotel, room_type = _hotel_and_room_type(stay)
+    """Explain the price of a stay night by night; refuses impossible stays with field errors.
+
+    Hotel, room type, plans, policy and seasons come from the catalogue copy (app/bookings/catalogue.py), as of this
+    transaction's stamp.
+    """
+    hotel, room_type = hotel_and_room_type(stay.hotel_id, stay.room_type_id)
     if stay.adults + stay.children > room_type.max_occupancy:
         raise Unprocessable(f"This room type sleeps at most {room_type.max_occupancy}.", code="too_many_guests",
                             errors={"adults": [f"At most {room_type.max_occupancy} guests in this room type."]})
-    plan = _rate_plan(stay)
+    plan = room_type.plan_by_id(stay.rate_plan_id)
+    if plan is None:
+        raise NotFound("No bookable rate for this room type.", code="no_rate_plan")
     promo = find_promo(stay.promo_code, hotel_id=hotel.id, member=member) if stay.promo_code else None
-    nights = price_nights(hotel=hotel, plan=plan, policy=policy_for(hotel.id),
-                          nights=stay_nights(stay.check_in, stay.check_out), tier_bp=tier_bp, promo=promo)
+    nights = price_nights(hotel=hotel, plan=plan, nights=stay_nights(stay.check_in, stay.check_out),
+                          tier_bp=tier_bp, promo=promo)
     return Quote(hotel_id=hotel.id, room_type_id=room_type.id, rate_plan_id=plan.id, check_in=stay.check_in,
                  check_out=stay.check_out, currency=hotel.currency, nights=nights,
                  promo_code=promo.code if promo else None, tier=tier if tier_bp else None)
 
 
-def _hotel_and_room_type(stay: StayRequest) -> tuple[Hotel, RoomType]:
-    hotel = db.session.get(Hotel, stay.hotel_id)
-    room_type = db.session.get(RoomType, stay.room_type_id)
-    if hotel is None or not hotel.is_active or room_type is None or room_type.hotel_id != hotel.id:
+def hotel_and_room_type(hotel_id: int, room_type_id: int) -> tuple[HotelView, RoomTypeView]:
+    """An active hotel and one of its room types from the catalogue copy, or 404."""
+    hotel = catalogue.current().hotels.get(hotel_id)
+    room_type = hotel.room_type(room_type_id) if hotel is not None else None
+    if hotel is None or room_type is None:
         raise NotFound("No such room type in this hotel.")
     return hotel, room_type
-
-
-def _rate_plan(stay: StayRequest) -> RatePlan:
-    query = select(RatePlan).where(RatePlan.room_type_id == stay.room_type_id, RatePlan.is_active.is_(True))
-    if stay.rate_plan_id is not None:
-        query = query.where(RatePlan.id == stay.rate_plan_id)
-    plan = db.session.scalar(query.order_by(RatePlan.base_price, RatePlan.id).limit(1))
-    if plan is None:
-        raise NotFound("No bookable rate for this room type.", code="no_rate_plan")
-    return plan
 
 
 def find_promo(code: str, *, hotel_id: int, member: bool) -> PromoCode:
