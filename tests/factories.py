@@ -197,3 +197,64 @@ def make_room_device(room: Room, kind: str, key: str | None = None, **overrides:
                            "topic": device_topic(base, key), **overrides})
         db.session.add(device)
     return device
+
+
+# -- proof (fuzzer, authorisation matrix, fault tests) ----------------------------------------------------------------
+
+def make_world(client: Any, *, label: str = "a") -> Any:
+    """One hotel with everything a guest and its staff touch, made through the API where a client would make it.
+
+    A checked-in guest with a stay, a folio charge, a room-service request, a message, a room device and a command,
+    a push device, a loyalty membership and an excursion booking; the hotel's manager and a front-desk clerk; a
+    partner selling at the hotel. Returns a namespace of ids and ready headers (`guest_headers`, `manager_headers`,
+    `desk_headers`, `partner_headers`), used by tests/fuzz and tests/security.
+    """
+    from types import SimpleNamespace
+
+    from tests.partners.factories import make_offering, make_partner, make_slot, partner_headers
+
+    hotel = make_hotel(code=f"world-{label}-{next(_seq)}")
+    room_type = make_room_type(hotel)
+    room = make_room(room_type)
+    guest = make_guest(hotels=[hotel])
+    stay = make_stay(guest, room)
+    manager = make_staff(Role.HOTEL_MANAGER, hotels=[hotel])
+    desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
+    item = make_catalog_item(hotel)
+    light = make_room_device(room, "light")
+    push_device = make_push_device(guest)
+    make_member(guest)
+    partner = make_partner(hotels=[hotel])
+    offering = make_offering(partner)
+    slot = make_slot(offering)
+    world = SimpleNamespace(
+        hotel_id=hotel.id, room_type_id=room_type.id, room_id=room.id, guest_id=guest.id, stay_id=stay.id,
+        booking_id=stay.id, manager_id=manager.id, desk_id=desk.id, catalog_item_id=item.id, room_device_id=light.id,
+        push_device_id=push_device.id, partner_id=partner.id, offering_id=offering.id, slot_id=slot.id,
+        guest_headers=headers_for(guest), manager_headers=headers_for(manager), desk_headers=headers_for(desk),
+        partner_headers=partner_headers(partner),
+    )
+    _world_activity(client, world)
+    return world
+
+
+def _world_activity(client: Any, world: Any) -> None:
+    """What the guest and staff have done by now: each call as the app makes it, checked to have worked."""
+
+    def post(path: str, body: dict, headers: dict[str, str], key: str) -> dict:
+        response = client.post(f"/api/v1{path}", json=body, headers={**headers, "Idempotency-Key": key})
+        assert response.status_code in (200, 201), (path, response.status_code, response.get_json())
+        return response.get_json()
+
+    guest = world.guest_headers
+    world.request_id = post("/requests", {"stay_id": world.stay_id, "type": "room_service",
+                                          "items": [{"item_id": world.catalog_item_id, "quantity": 1}]},
+                            guest, "world-request")["id"]
+    world.message_id = post(f"/stays/{world.stay_id}/messages", {"body": "Hello"}, guest, "world-message")["id"]
+    world.command_id = post(f"/stays/{world.stay_id}/room/commands",
+                            {"device_id": world.room_device_id, "values": {"on": True}}, guest, "world-command")["id"]
+    world.experience_booking_id = post(
+        "/experience-bookings", {"hotel_id": world.hotel_id, "slot_id": world.slot_id, "party_size": 1,
+                                 "language": "en", "payment": "room_folio"}, guest, "world-excursion")["id"]
+    sessions = client.get("/api/v1/auth/sessions", headers=guest).get_json()
+    world.session_id = (sessions.get("items", sessions) if isinstance(sessions, dict) else sessions)[0]["id"]

@@ -122,7 +122,14 @@ def _flatten_validation_messages(messages: dict[str, Any]) -> dict[str, Any]:
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return _string_keys(flat)
+
+
+def _string_keys(value: Any) -> Any:
+    """marshmallow keys list items by index ({0: {...}, "_schema": [...]}): JSON wants (sortable) string keys."""
+    if isinstance(value, dict):
+        return {str(key): _string_keys(item) for key, item in value.items()}
+    return value
 
 
 def http_exception_to_problem(error: HTTPException) -> Response:
