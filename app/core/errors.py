@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -155,6 +155,26 @@ def http_exception_to_problem(error: HTTPException) -> Response:
     return problem(status, code, title, detail, errors=errors, headers=headers)
 
 
+# SQLite reports some programming mistakes as OperationalError too; those are bugs (500), not an outage.
+_SQLITE_PROGRAMMING_ERRORS = ("no such table", "no such column", "has no column named", "no such function",
+                              "syntax error", "already exists", "no such index")
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether a database error means "the database cannot be reached or used now" (503), not a bug (500).
+
+    Connection refused or dropped, server shutting down, pool exhausted, a locked or unreadable SQLite file:
+    OperationalError / InterfaceError / DisconnectionError / pool TimeoutError, or any DBAPIError that
+    invalidated its connection. Integrity and programming errors stay 500s.
+    """
+    if isinstance(error, (DisconnectionError, PoolTimeoutError, InterfaceError)):
+        return True
+    if isinstance(error, OperationalError):
+        message = str(error.orig or error).lower()
+        return not any(marker in message for marker in _SQLITE_PROGRAMMING_ERRORS)
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTTP errors come through flask-smorest's Api (ProblemApi); these cover everything else."""
 
@@ -165,14 +185,14 @@ def register_error_handlers(app: Flask) -> None:
             errors=error.errors, headers=error.headers, **error.extra,
         )
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
     @app.errorhandler(PoolTimeoutError)
-    def handle_database_unavailable(error: Exception) -> Response:
+    def handle_database_error(error: Exception) -> Response:
+        if not is_database_unavailable(error):
+            return handle_unexpected(error)
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
-        return problem(
-            503, "database_unavailable", "Service unavailable",
-            "The database is unavailable; retry shortly.", headers={"Retry-After": "5"},
-        )
+        return database_unavailable()
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
@@ -180,3 +200,8 @@ def register_error_handlers(app: Flask) -> None:
             return http_exception_to_problem(error)
         log.exception("unhandled error")
         return problem(500, "internal_error", "Internal server error", "An unexpected error occurred.")
+
+
+def database_unavailable(detail: str = "The database is unavailable; retry shortly.") -> Response:
+    """The one answer while the database cannot be used: 503 `database_unavailable`, retry in a few seconds."""
+    return problem(503, "database_unavailable", "Service unavailable", detail, headers={"Retry-After": "5"})
