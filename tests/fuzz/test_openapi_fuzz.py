@@ -84,10 +84,9 @@ def world(client: Any) -> Any:
     return make_world(client)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def schema(app: Any) -> Any:
-    schema = schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)
-    return schema
+    return schemathesis.openapi.from_wsgi(OPENAPI_PATH, app)
 
 
 def success_status_documented(ctx: Any, response: Any, case: Any) -> None:
