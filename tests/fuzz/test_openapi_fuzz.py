@@ -9,7 +9,8 @@ handlers do real work. Every response must:
 - not be a 5xx;
 - have a success status the operation documents explicitly (errors fall under the document's `default` response,
   which is problem+json);
-- have a documented content type and a body that matches the documented schema.
+- have a documented content type and a body that matches the documented schema;
+- refuse (4xx) input that the document forbids.
 
 Deterministic (derandomized, no example database) and bounded by MAX_EXAMPLES per operation and caller.
 tests/core/test_no_server_errors.py keeps the cheap hand-written sweep of absurd ids and malformed bodies.
@@ -27,6 +28,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
 )
 
@@ -97,7 +99,9 @@ def success_status_documented(ctx: Any, response: Any, case: Any) -> None:
             f"{case.operation.label} answered {response.status_code}; documented: {sorted(documented)}")
 
 
-CHECKS = [not_a_server_error, success_status_documented, content_type_conformance, response_schema_conformance]
+# negative_data_rejection: input the document forbids must never be accepted with a 2xx.
+CHECKS = [not_a_server_error, success_status_documented, content_type_conformance, response_schema_conformance,
+          negative_data_rejection]
 
 
 @pytest.mark.parametrize(("method", "path", "caller"), CASES)
