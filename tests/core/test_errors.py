@@ -36,6 +36,10 @@ def test_errors_of_list_items_and_of_the_whole_body_together_are_a_422(client, a
                           json={"departments": [{"kind": "kitchen", "name": {}}, {"kind": "kitchen", "name": {}}]})
     assert response.status_code == 422 and response.mimetype == PROBLEM
     assert set(response.json["errors"]["departments"]) == {"0", "1", "_schema"}
+    # An item without its kind (the fuzzer's find) is a field error too, not a 500.
+    response = client.put(f"/api/v1/admin/hotels/{hotel.id}/departments", headers=headers,
+                          json={"departments": [{"kind": "concierge", "name": {"en": "Desk"}}, {"name": {}}]})
+    assert response.status_code == 422 and "1" in response.json["errors"]["departments"]
 
 
 def test_a_body_that_is_not_an_object_is_a_422(client):
