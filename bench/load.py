@@ -94,8 +94,9 @@ def _prepare_hotel(hotel: Hotel, guests: int, tag: str) -> dict[str, Any]:
         manager.hotels = [hotel]
         set_password(manager, "bench-password-correct-horse")
         db.session.add_all([item, manager])
-        rooms = db.session.scalars(select(Room).where(Room.hotel_id == hotel.id).order_by(Room.id.desc())
-                                   .limit(guests)).all()
+        occupied = select(Booking.room_id).where(Booking.status == "in_house", Booking.room_id.is_not(None))
+        rooms = db.session.scalars(select(Room).where(Room.hotel_id == hotel.id, Room.id.not_in(occupied))
+                                   .order_by(Room.id.desc()).limit(guests)).all()
         stays = []
         for n, room in enumerate(rooms):
             guest = Guest(email=f"guest-{tag}-{hotel.id}-{n}@bench.example.com", first_name="Bench",

@@ -160,6 +160,20 @@ _SQLITE_PROGRAMMING_ERRORS = ("no such table", "no such column", "has no column 
                               "syntax error", "already exists", "no such index")
 
 
+# PostgreSQL's serialization_failure and deadlock_detected: the server rolled the transaction back, nothing is
+# down (psycopg raises them as OperationalError subclasses).
+_TRANSACTION_CONFLICTS = {"40001", "40P01"}
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
+def is_transaction_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure: retrying the whole request succeeds; the database is fine."""
+    return _sqlstate(error) in _TRANSACTION_CONFLICTS
+
+
 def is_database_unavailable(error: BaseException) -> bool:
     """Whether a database error means "the database cannot be reached or used now" (503), not a bug (500).
 
@@ -189,6 +203,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DisconnectionError)
     @app.errorhandler(PoolTimeoutError)
     def handle_database_error(error: Exception) -> Response:
+        if is_transaction_conflict(error):
+            log.warning("transaction rolled back by the database (%s); the client may retry", _sqlstate(error))
+            return problem(503, "database_busy", "Service unavailable",
+                           "The database rolled this request back to resolve a conflict; retry it.",
+                           headers={"Retry-After": "1"})
         if not is_database_unavailable(error):
             return handle_unexpected(error)
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)

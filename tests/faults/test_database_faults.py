@@ -107,3 +107,32 @@ def test_a_programming_error_is_not_mistaken_for_an_outage() -> None:
         db.session.execute(text("SELECT * FROM no_such_table"))
     db.session.rollback()
     assert not is_database_unavailable(raised.value)
+
+
+def _serialization_failure() -> DBAPIError:
+    """A real one from PostgreSQL: a REPEATABLE READ transaction updates a row another committed meanwhile."""
+    hotel = make_hotel()
+    with db.engine.connect() as first, db.engine.connect() as second:
+        first.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+        first.execute(text("SELECT city FROM hotels WHERE id = :id"), {"id": hotel.id})
+        second.execute(text("UPDATE hotels SET city = 'Kazan' WHERE id = :id"), {"id": hotel.id})
+        second.commit()
+        with pytest.raises(DBAPIError) as raised:
+            first.execute(text("UPDATE hotels SET city = 'Omsk' WHERE id = :id"), {"id": hotel.id})
+        first.rollback()
+    return raised.value
+
+
+def test_a_transaction_the_database_rolled_back_is_a_503_to_retry_not_an_outage(client, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("serialization failures and deadlocks are PostgreSQL's")
+    error = _serialization_failure()
+
+    def conflicted(**_: Any) -> None:
+        raise error
+
+    monkeypatch.setattr("app.hotels.services.list_hotels", conflicted)
+    response = client.get("/api/v1/hotels")
+    assert response.status_code == 503 and response.json["code"] == "database_busy"
+    assert response.headers["Retry-After"] == "1"
+    assert client.get("/readyz").status_code == 200
