@@ -9,7 +9,8 @@ below), A's resource is asked for by:
 - a caller of the wrong kind (A's own guest on staff routes, A's manager on guest routes) -> 403 (or 401 for a
   missing API key);
 
-and, for reads, the owner gets 200 (so a refusal is about ownership, not a wrong id). The operation list comes from
+and, for reads, the owner gets 200 (so a refusal is about ownership, not a wrong id). Lists (LISTS) show the owner
+their item and the other side's caller never. The operation list comes from
 the OpenAPI document and the app's url_map: an operation with a path parameter and no entry here (MATRIX or PUBLIC)
 fails test_every_resource_route_is_in_the_matrix.
 """
@@ -175,6 +176,30 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/partner/webhooks/deliveries/{delivery_id}/actions/retry"): Entry(P),
 }
 
+# Lists: (path, whose list, the attribute of world A whose id the list holds). A's owner sees the item; B's never.
+LISTS = [
+    ("/api/v1/bookings", G, "booking_id"),
+    ("/api/v1/requests", G, "request_id"),
+    ("/api/v1/experience-bookings", G, "experience_booking_id"),
+    ("/api/v1/me/devices", G, "push_device_id"),
+    ("/api/v1/me/family", G, "member_id"),
+    ("/api/v1/me/inbox", G, "notification_id"),
+    ("/api/v1/auth/sessions", G, "session_id"),
+    ("/api/v1/staff/queue", M, "request_id"),
+    ("/api/v1/staff/rooms?hotel_id={hotel_id}", M, "room_id"),  # each asks for their own hotel; items by room_id
+    ("/api/v1/staff/alerts", M, "alert_id"),
+    ("/api/v1/staff/service-recoveries?hotel_id={hotel_id}", M, "recovery_id"),
+    ("/api/v1/staff/guests?query=Anna", M, "guest_id"),
+    ("/api/v1/admin/partners", M, "partner_id"),
+    ("/api/v1/marketing/segments", K, "segment_id"),
+    ("/api/v1/marketing/campaigns", K, "campaign_id"),
+    ("/api/v1/partner/bookings", P, "experience_booking_id"),
+    ("/api/v1/partner/offerings", P, "offering_id"),
+    ("/api/v1/partner/slots", P, "slot_id"),
+    ("/api/v1/partner/webhooks", P, "endpoint_id"),
+    ("/api/v1/partner/webhooks/deliveries", P, "delivery_id"),
+]
+
 # Operations with a path parameter that are nobody's private resource, with the reason.
 PUBLIC = {
     ("GET", "/api/v1/hotels/{hotel_id}"): "the chain's public hotel list",
@@ -265,4 +290,24 @@ def test_nobody_reaches_another_owners_resources(client: Any, worlds: tuple[Any,
             response = _request(client, method, path, entry, a, _owner_headers(entry, a))
             if response.status_code != 200:
                 failures.append(f"{method} {path} by its owner: {response.status_code} (expected 200)")
+    assert failures == [], "\n".join(failures)
+
+
+def _ids(response: Any) -> set[int]:
+    body = response.get_json()
+    items = body.get("items", []) if isinstance(body, dict) else body or []
+    return {item.get("id", item.get("room_id")) for item in items if isinstance(item, dict)}
+
+
+def test_lists_show_their_owner_everything_and_others_nothing(client: Any, worlds: tuple[Any, Any]) -> None:
+    a, b = worlds
+    failures = []
+    for path, owner, attribute in LISTS:
+        entry = Entry(owner)
+        mine = client.get(path.format(hotel_id=a.hotel_id), headers=_owner_headers(entry, a))
+        theirs = client.get(path.format(hotel_id=b.hotel_id), headers=_owner_headers(entry, b))
+        if mine.status_code != 200 or getattr(a, attribute) not in _ids(mine):
+            failures.append(f"{path}: A's own list lacks its item ({mine.status_code})")
+        if theirs.status_code != 200 or getattr(a, attribute) in _ids(theirs):
+            failures.append(f"{path}: B's list shows A's item ({theirs.status_code})")
     assert failures == [], "\n".join(failures)
