@@ -113,6 +113,15 @@ class Config:
     SSE_HEARTBEAT_SECONDS = float(_env("SSE_HEARTBEAT_SECONDS", "15"))
     SSE_MAX_SECONDS = float(_env("SSE_MAX_SECONDS", "300"))
 
+    # Browser origins allowed to call the API (CORS), comma-separated, e.g. "https://console.example.com". Empty:
+    # no cross-origin browser access (the mobile app needs none). "*" is for development; production refuses it.
+    CORS_ORIGINS = _env_list("CORS_ORIGINS", "")
+    CORS_MAX_AGE_SECONDS = _env_int("CORS_MAX_AGE_SECONDS", 600)
+    # Strict-Transport-Security max-age; 0 sends none (development over plain HTTP).
+    SECURITY_HSTS_SECONDS = _env_int("SECURITY_HSTS_SECONDS", 0)
+    # Production runs on PostgreSQL; a single-machine deployment on SQLite must say so explicitly.
+    ALLOW_SQLITE_IN_PRODUCTION = _env_bool("ALLOW_SQLITE_IN_PRODUCTION", False)
+
     # Keys for fields encrypted at rest (identity documents). The first encrypts; all decrypt (rotation).
     DATA_ENCRYPTION_KEYS = _env_list("DATA_ENCRYPTION_KEYS", DEV_ENCRYPTION_KEY)
 
@@ -231,6 +240,7 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     PARTNER_WEBHOOK_REQUIRE_HTTPS = _env_bool("PARTNER_WEBHOOK_REQUIRE_HTTPS", True)
+    SECURITY_HSTS_SECONDS = _env_int("SECURITY_HSTS_SECONDS", 365 * 24 * 3600)
 
     @classmethod
     def validate(cls) -> None:
@@ -253,8 +263,26 @@ class ProductionConfig(Config):
             problems.append("PUSH_SENDER must be fcm with FCM_CREDENTIALS_FILE and no FCM_ENDPOINT in production")
         problems += [] if cls.SESSION_COOKIE_SECURE else [
             "SESSION_COOKIE_SECURE must stay on in production (the console's login cookie)"]
+        problems += cls.weak_settings()
         if problems:
             raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+
+    @classmethod
+    def weak_settings(cls) -> list[str]:
+        """Settings that would run production open or cheap: debug, open CORS, SQLite, weak hashing, no keys."""
+        problems = []
+        if cls.DEBUG or _env_bool("FLASK_DEBUG", False):
+            problems.append("DEBUG (FLASK_DEBUG) must be off in production")
+        if "*" in cls.CORS_ORIGINS or any(not origin.startswith("https://") for origin in cls.CORS_ORIGINS):
+            problems.append("CORS_ORIGINS must list https:// origins, never *")
+        if os.environ.get("DATABASE_URL", "").startswith("sqlite") and not cls.ALLOW_SQLITE_IN_PRODUCTION:
+            problems.append("DATABASE_URL is SQLite: use PostgreSQL, or set ALLOW_SQLITE_IN_PRODUCTION=1 for a "
+                            "single-machine deployment")
+        if cls.ARGON2_TIME_COST < 2 or cls.ARGON2_PARALLELISM < 1:
+            problems.append("ARGON2_TIME_COST below OWASP's 2 iterations (or ARGON2_PARALLELISM below 1)")
+        if not cls.DATA_ENCRYPTION_KEYS:
+            problems.append("DATA_ENCRYPTION_KEYS must be set")
+        return problems
 
 
 CONFIGS: dict[str, type[Config]] = {

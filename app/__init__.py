@@ -73,11 +73,13 @@ def _migrations_dir() -> Any:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from app.core import security
     from app.core.errors import register_error_handlers as register
     from app.core.observability import register_request_id
 
     register_request_id(app)
     register(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -197,3 +197,123 @@ def make_room_device(room: Room, kind: str, key: str | None = None, **overrides:
                            "topic": device_topic(base, key), **overrides})
         db.session.add(device)
     return device
+
+
+# -- proof (fuzzer, authorisation matrix, fault tests) ----------------------------------------------------------------
+
+def make_world(client: Any, *, label: str = "a") -> Any:
+    """One hotel with everything a guest and its staff touch, made through the API where a client would make it.
+
+    A checked-in guest with a stay, a folio charge, a room-service request, a message, a room device and a command,
+    a push device, a loyalty membership and an excursion booking; the hotel's manager and a front-desk clerk; a
+    partner selling at the hotel. Returns a namespace of ids and ready headers (`guest_headers`, `manager_headers`,
+    `desk_headers`, `partner_headers`), used by tests/fuzz and tests/security.
+    """
+    from types import SimpleNamespace
+
+    from tests.partners.factories import make_offering, make_partner, make_slot, partner_headers
+
+    hotel = make_hotel(code=f"world-{label}-{next(_seq)}")
+    room_type = make_room_type(hotel)
+    room = make_room(room_type)
+    guest = make_guest(hotels=[hotel])
+    stay = make_stay(guest, room)
+    manager = make_staff(Role.HOTEL_MANAGER, hotels=[hotel])
+    desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
+    marketer = make_staff(Role.MARKETER, hotels=[hotel])
+    item = make_catalog_item(hotel)
+    light = make_room_device(room, "light")
+    push_device = make_push_device(guest)
+    make_member(guest)
+    partner = make_partner(hotels=[hotel])
+    offering = make_offering(partner)
+    slot = make_slot(offering)
+    world = SimpleNamespace(
+        hotel_id=hotel.id, room_type_id=room_type.id, room_id=room.id, guest_id=guest.id, stay_id=stay.id,
+        booking_id=stay.id, manager_id=manager.id, desk_id=desk.id, catalog_item_id=item.id, room_device_id=light.id,
+        push_device_id=push_device.id, partner_id=partner.id, offering_id=offering.id, slot_id=slot.id,
+        guest_headers=headers_for(guest), manager_headers=headers_for(manager), desk_headers=headers_for(desk),
+        partner_headers=partner_headers(partner), marketer_headers=headers_for(marketer),
+    )
+    _world_activity(client, world)
+    return world
+
+
+def _world_activity(client: Any, world: Any) -> None:
+    """What the guest and staff have done by now: each call as the app makes it, checked to have worked."""
+
+    def post(path: str, body: dict, headers: dict[str, str], key: str) -> dict:
+        response = client.post(f"/api/v1{path}", json=body, headers={**headers, "Idempotency-Key": key})
+        assert response.status_code in (200, 201), (path, response.status_code, response.get_json())
+        return response.get_json()
+
+    guest, manager, partner, marketer = (world.guest_headers, world.manager_headers, world.partner_headers,
+                                         world.marketer_headers)
+    world.endpoint_id = post("/partner/webhooks", {"url": "http://127.0.0.1:9/hook"}, partner, "world-hook")["id"]
+    world.member_id = post("/me/family", {"relation": "child", "first_name": "Kid"}, guest, "world-family")["id"]
+    world.request_id = post("/requests", {"stay_id": world.stay_id, "type": "room_service",
+                                          "items": [{"item_id": world.catalog_item_id, "quantity": 1}]},
+                            guest, "world-request")["id"]
+    world.message_id = post(f"/stays/{world.stay_id}/messages", {"body": "Hello"}, guest, "world-message")["id"]
+    world.command_id = post(f"/stays/{world.stay_id}/room/commands",
+                            {"device_id": world.room_device_id, "values": {"on": True}}, guest, "world-command")["id"]
+    world.experience_booking_id = post(
+        "/experience-bookings", {"hotel_id": world.hotel_id, "slot_id": world.slot_id, "party_size": 1,
+                                 "language": "en", "payment": "room_folio"}, guest, "world-excursion")["id"]
+    world.voucher_code = client.get(f"/api/v1/experience-bookings/{world.experience_booking_id}",
+                                    headers=guest).get_json()["voucher_code"]
+    world.delivery_id = _first_id(client.get("/api/v1/partner/webhooks/deliveries", headers=partner))
+    world.segment_id = post("/marketing/segments", {"hotel_id": world.hotel_id, "name": "All"}, marketer,
+                            "world-segment")["id"]
+    world.campaign_id = post("/marketing/campaigns", {"segment_id": world.segment_id, "name": "Spring",
+                                                      "title": {"en": "Hi"}, "body": {"en": "Come"}},
+                             marketer, "world-campaign")["id"]
+    world.offer_id = post("/staff/loyalty/offers", {"kind": "offer", "title": {"en": "Tea"}, "min_tier": "silver",
+                                                    "hotel_id": world.hotel_id}, marketer, "world-offer")["id"]
+    world.alert_id = _first_id(client.get(f"/api/v1/staff/alerts?hotel_id={world.hotel_id}", headers=manager))
+    _world_recovery(client, world, post)
+    from app.push.services.inbox import queue_event_notifications
+
+    with unit_of_work():
+        queue_event_notifications()
+    world.notification_id = _first_id(client.get("/api/v1/me/inbox", headers=guest))
+    world.session_id = _first_id(client.get("/api/v1/auth/sessions", headers=guest))
+
+
+def _world_recovery(client: Any, world: Any, post: Any) -> None:
+    """A second request, done and rated badly: a service-recovery follow-up for the manager."""
+    done = post("/requests", {"stay_id": world.stay_id, "type": "room_service",
+                              "items": [{"item_id": world.catalog_item_id, "quantity": 2}]},
+                world.guest_headers, "world-request-2")["id"]
+    for action in ("acknowledge", "start", "complete"):
+        post(f"/staff/requests/{done}/actions/{action}", {}, world.manager_headers, f"world-{action}")
+    post(f"/requests/{done}/actions/rate", {"rating": 1}, world.guest_headers, "world-rate")
+    world.done_request_id = done
+    world.recovery_id = _first_id(client.get(f"/api/v1/staff/service-recoveries?hotel_id={world.hotel_id}",
+                                             headers=world.manager_headers))
+
+
+def _first_id(response: Any) -> int:
+    """The id of the first item of a list answer (a bare list or a page with `items`)."""
+    body = response.get_json()
+    assert response.status_code == 200 and body, (response.status_code, body)
+    return (body["items"] if isinstance(body, dict) else body)[0]["id"]
+
+
+def world_path_ids(world: Any, path: str) -> dict[str, Any]:
+    """The world's own resource for each path parameter that the OpenAPI path template `path` names."""
+    import re
+
+    by_name = {
+        "hotel_id": world.hotel_id, "room_type_id": world.room_type_id, "room_id": world.room_id,
+        "stay_id": world.stay_id, "guest_id": world.guest_id, "request_id": world.request_id,
+        "message_id": world.message_id, "command_id": world.command_id, "session_id": world.session_id,
+        "offering_id": world.offering_id, "slot_id": world.slot_id, "partner_id": world.partner_id,
+        "item_id": world.catalog_item_id, "member_id": world.member_id, "notification_id": world.notification_id,
+        "alert_id": world.alert_id, "recovery_id": world.recovery_id, "campaign_id": world.campaign_id,
+        "segment_id": world.segment_id, "offer_id": world.offer_id, "endpoint_id": world.endpoint_id,
+        "delivery_id": world.delivery_id, "code": world.voucher_code, "scene": "sleep",
+    }
+    by_name["booking_id"] = world.booking_id if path.startswith("/api/v1/bookings") else world.experience_booking_id
+    by_name["device_id"] = world.push_device_id if path.startswith("/api/v1/me") else world.room_device_id
+    return {name: by_name[name] for name in re.findall(r"\{([^}]+)\}", path) if name in by_name}

@@ -12,7 +12,14 @@ from werkzeug.exceptions import HTTPException
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 7807 problem details (documentation only: errors are built by app.core.errors.problem)."""
+    """RFC 7807 problem details (documentation only: errors are built by app.core.errors.problem).
+
+    Problems may carry extension members (RFC 7807 section 3.2: `balance`, `current_status`...), so the document
+    allows additional properties.
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE
 
     type = ma.fields.String(metadata={"description": "URI reference naming the problem type"})
     title = ma.fields.String()

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, g, json
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -122,7 +122,14 @@ def _flatten_validation_messages(messages: dict[str, Any]) -> dict[str, Any]:
             flat.update(fields)
         else:
             flat[location] = fields
-    return flat
+    return _string_keys(flat)
+
+
+def _string_keys(value: Any) -> Any:
+    """marshmallow keys list items by index ({0: {...}, "_schema": [...]}): JSON wants (sortable) string keys."""
+    if isinstance(value, dict):
+        return {str(key): _string_keys(item) for key, item in value.items()}
+    return value
 
 
 def http_exception_to_problem(error: HTTPException) -> Response:
@@ -148,6 +155,40 @@ def http_exception_to_problem(error: HTTPException) -> Response:
     return problem(status, code, title, detail, errors=errors, headers=headers)
 
 
+# SQLite reports some programming mistakes as OperationalError too; those are bugs (500), not an outage.
+_SQLITE_PROGRAMMING_ERRORS = ("no such table", "no such column", "has no column named", "no such function",
+                              "syntax error", "already exists", "no such index")
+
+
+# PostgreSQL's serialization_failure and deadlock_detected: the server rolled the transaction back, nothing is
+# down (psycopg raises them as OperationalError subclasses).
+_TRANSACTION_CONFLICTS = {"40001", "40P01"}
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    return getattr(getattr(error, "orig", None), "sqlstate", None)
+
+
+def is_transaction_conflict(error: BaseException) -> bool:
+    """A deadlock or serialization failure: retrying the whole request succeeds; the database is fine."""
+    return _sqlstate(error) in _TRANSACTION_CONFLICTS
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether a database error means "the database cannot be reached or used now" (503), not a bug (500).
+
+    Connection refused or dropped, server shutting down, pool exhausted, a locked or unreadable SQLite file:
+    OperationalError / InterfaceError / DisconnectionError / pool TimeoutError, or any DBAPIError that
+    invalidated its connection. Integrity and programming errors stay 500s.
+    """
+    if isinstance(error, (DisconnectionError, PoolTimeoutError, InterfaceError)):
+        return True
+    if isinstance(error, OperationalError):
+        message = str(error.orig or error).lower()
+        return not any(marker in message for marker in _SQLITE_PROGRAMMING_ERRORS)
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
 def register_error_handlers(app: Flask) -> None:
     """HTTP errors come through flask-smorest's Api (ProblemApi); these cover everything else."""
 
@@ -158,14 +199,19 @@ def register_error_handlers(app: Flask) -> None:
             errors=error.errors, headers=error.headers, **error.extra,
         )
 
-    @app.errorhandler(OperationalError)
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(DisconnectionError)
     @app.errorhandler(PoolTimeoutError)
-    def handle_database_unavailable(error: Exception) -> Response:
+    def handle_database_error(error: Exception) -> Response:
+        if is_transaction_conflict(error):
+            log.warning("transaction rolled back by the database (%s); the client may retry", _sqlstate(error))
+            return problem(503, "database_busy", "Service unavailable",
+                           "The database rolled this request back to resolve a conflict; retry it.",
+                           headers={"Retry-After": "1"})
+        if not is_database_unavailable(error):
+            return handle_unexpected(error)
         log.error("database unavailable: %s", error.__class__.__name__, exc_info=error)
-        return problem(
-            503, "database_unavailable", "Service unavailable",
-            "The database is unavailable; retry shortly.", headers={"Retry-After": "5"},
-        )
+        return database_unavailable()
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response:
@@ -173,3 +219,8 @@ def register_error_handlers(app: Flask) -> None:
             return http_exception_to_problem(error)
         log.exception("unhandled error")
         return problem(500, "internal_error", "Internal server error", "An unexpected error occurred.")
+
+
+def database_unavailable(detail: str = "The database is unavailable; retry shortly.") -> Response:
+    """The one answer while the database cannot be used: 503 `database_unavailable`, retry in a few seconds."""
+    return problem(503, "database_unavailable", "Service unavailable", detail, headers={"Retry-After": "5"})

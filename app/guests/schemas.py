@@ -166,7 +166,7 @@ class PreferencesSchema(StrictSchema):
     newspaper = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=60))
     service_language = language_field(allow_none=True)
     notes = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
-    updated_at = ma.fields.DateTime(dump_only=True)
+    updated_at = ma.fields.DateTime(dump_only=True, allow_none=True)
 
     @ma.validates("room_temperature_c")
     def half_degrees(self, value: float | None, **_: Any) -> None:

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.errors import problem
+from app.core.errors import database_unavailable
 from app.extensions import db
 
 blp = Blueprint("health", __name__, description="Liveness and readiness probes")
@@ -29,5 +29,5 @@ class Ready(MethodView):
             db.session.commit()
         except SQLAlchemyError:
             db.session.rollback()
-            return problem(503, "database_unavailable", "Service unavailable", "The database does not answer.")
+            return database_unavailable("The database does not answer.")
         return {"status": "ok", "database": "ok"}

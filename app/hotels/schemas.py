@@ -236,6 +236,7 @@ class DepartmentListSchema(StrictSchema):
 
     @ma.validates("departments")
     def kinds_unique(self, departments: list[dict[str, Any]], **_: Any) -> None:
-        kinds = [department["kind"] for department in departments]
+        # With item errors marshmallow hands over the valid part of each item: a kind may be missing.
+        kinds = [department["kind"] for department in departments if "kind" in department]
         if len(kinds) != len(set(kinds)):
             raise ma.ValidationError("Each department kind may appear once.")

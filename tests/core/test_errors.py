@@ -25,6 +25,23 @@ def test_unknown_fields_are_rejected_not_ignored(client):
     assert response.status_code == 422 and response.json["errors"] == {"admin": ["Unknown field."]}
 
 
+def test_errors_of_list_items_and_of_the_whole_body_together_are_a_422(client, auth_headers):
+    """marshmallow keys list items by index and whole-schema errors by "_schema": the answer stays JSON, not a 500."""
+    from app.core.auth import Role
+    from tests.factories import make_hotel, make_staff
+
+    hotel = make_hotel()
+    headers = auth_headers(make_staff(Role.HOTEL_MANAGER, hotels=[hotel]))
+    response = client.put(f"/api/v1/admin/hotels/{hotel.id}/departments", headers=headers,
+                          json={"departments": [{"kind": "kitchen", "name": {}}, {"kind": "kitchen", "name": {}}]})
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert set(response.json["errors"]["departments"]) == {"0", "1", "_schema"}
+    # An item without its kind (the fuzzer's find) is a field error too, not a 500.
+    response = client.put(f"/api/v1/admin/hotels/{hotel.id}/departments", headers=headers,
+                          json={"departments": [{"kind": "concierge", "name": {"en": "Desk"}}, {"name": {}}]})
+    assert response.status_code == 422 and "1" in response.json["errors"]["departments"]
+
+
 def test_a_body_that_is_not_an_object_is_a_422(client):
     response = client.post("/api/v1/auth/login", json=["a", "b"])
     assert response.status_code == 422 and response.mimetype == PROBLEM

@@ -38,7 +38,11 @@ def post_charge(*, booking_id: int, kind: str, amount: int, source: str, descrip
     """
     if not source:
         raise Unprocessable("A charge needs a source reference.", code="charge_source_required")
-    booking = db.session.get(Booking, booking_id, with_for_update=True)
+    # FOR NO KEY UPDATE (key_share): charges to one stay still go one at a time, but rows being inserted that
+    # point at the booking (a guest's new request holds a KEY SHARE lock on it until commit) do not block us.
+    # With FOR UPDATE, a staff member completing a request (event lock held) waited for such a guest, who waited
+    # for the event lock: a deadlock (bench/run-load on PostgreSQL found it).
+    booking = db.session.get(Booking, booking_id, with_for_update={"key_share": True})
     if booking is None:
         raise LookupError(f"no booking {booking_id}")
     folio = open_folio(booking)

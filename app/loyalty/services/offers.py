@@ -64,7 +64,8 @@ def create_offer(*, staff: Any, **data: Any) -> LoyaltyOffer:
 def update_offer(*, staff: Any, offer_id: int, changes: dict[str, Any]) -> LoyaltyOffer:
     """Change an offer (withdraw it with is_active=false)."""
     offer = db.session.get(LoyaltyOffer, offer_id)
-    if offer is None:
+    if offer is None or (offer.hotel_id is not None and not staff.can_access_hotel(offer.hotel_id)):
+        # A hotel's offer belongs to that hotel's staff, as creating one does (chain-wide offers to any marketer).
         raise NotFound("No such offer.")
     _check(staff, changes, offer)
     for name, value in changes.items():
