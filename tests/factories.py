@@ -221,6 +221,7 @@ def make_world(client: Any, *, label: str = "a") -> Any:
     manager = make_staff(Role.HOTEL_MANAGER, hotels=[hotel])
     desk = make_staff(Role.FRONT_DESK, hotels=[hotel])
     marketer = make_staff(Role.MARKETER, hotels=[hotel])
+    admin = make_staff(Role.CHAIN_ADMIN)
     item = make_catalog_item(hotel)
     light = make_room_device(room, "light")
     push_device = make_push_device(guest)
@@ -234,6 +235,8 @@ def make_world(client: Any, *, label: str = "a") -> Any:
         push_device_id=push_device.id, partner_id=partner.id, offering_id=offering.id, slot_id=slot.id,
         guest_headers=headers_for(guest), manager_headers=headers_for(manager), desk_headers=headers_for(desk),
         partner_headers=partner_headers(partner), marketer_headers=headers_for(marketer),
+        admin_headers=headers_for(admin),
+        staff_emails={"manager": manager.email, "desk": desk.email, "marketer": marketer.email},  # console logins
     )
     _world_activity(client, world)
     return world

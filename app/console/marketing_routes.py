@@ -9,7 +9,7 @@ from app.console import marketing as shapes
 from app.console.blueprint import blp
 from app.console.texts import t
 from app.core.db import unit_of_work
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.hotels import services as hotels_services
 from app.push import services as push_services
 from app.push.schemas import CampaignScheduleSchema
@@ -105,6 +105,8 @@ def schedule_campaign(campaign_id: int) -> Response:
             with unit_of_work():
                 push_services.schedule_campaign(staff=g.staff, campaign_id=campaign_id, **data)
             flash(t("schedule") + " ✓", "ok")
+        except NotFound:
+            raise  # another hotel's (or no) resource: the 404 page, as for a GET
         except DomainError as error:
             flash(error.detail, "error")
     return redirect(url_for("console.campaign", campaign_id=campaign_id), code=303)
@@ -117,6 +119,8 @@ def cancel_campaign(campaign_id: int) -> Response:
         with unit_of_work():
             push_services.cancel_campaign(staff=g.staff, campaign_id=campaign_id)
         flash(t("cancel_campaign") + " ✓", "ok")
+    except NotFound:
+        raise  # another hotel's (or no) resource: the 404 page, as for a GET
     except DomainError as error:
         flash(error.detail, "error")
     return redirect(url_for("console.campaign", campaign_id=campaign_id), code=303)

@@ -9,7 +9,7 @@ from app.console.blueprint import blp
 from app.console.texts import t
 from app.core.auth import GUEST_DATA_ROLES
 from app.core.db import unit_of_work
-from app.core.errors import DomainError
+from app.core.errors import DomainError, NotFound
 from app.requests import services as requests_services
 from app.requests.schemas import AssignSchema, BulkSchema, ReasonSchema
 from app.requests.services.lifecycle import QUEUE_ROLES
@@ -74,6 +74,8 @@ def act(request_id: int, action: str) -> Response:
             with unit_of_work():
                 requests_services.staff_action(staff=g.staff, request_id=request_id, action=action, data=data)
             flash(f"#{request_id}: {t(action)} ✓", "ok")
+        except NotFound:
+            raise  # another hotel's (or no) resource: the 404 page, as for a GET
         except DomainError as error:
             flash(f"#{request_id}: {error.detail}", "error")
     return redirect(_back(url_for("console.queue")), code=303)

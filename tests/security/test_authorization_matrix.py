@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -33,7 +34,7 @@ from tests.factories import give_points, make_guest, make_world, world_path_ids
 
 @dataclass(frozen=True)
 class Entry:
-    owner: str  # guest | manager | marketer | partner | account (a guest or staff member's own sessions)
+    owner: str  # guest | manager | marketer | partner | admin | account (a guest or staff member's own sessions)
     body: dict[str, Any] | None = None
     query: str = ""
     refused: tuple[int, ...] = (404,)  # what the same-kind intruder gets
@@ -45,7 +46,7 @@ def _dates() -> dict[str, str]:
     return {"check_in": str(today + timedelta(days=30)), "check_out": str(today + timedelta(days=32))}
 
 
-G, M, K, P = "guest", "manager", "marketer", "partner"
+G, M, K, P, A = "guest", "manager", "marketer", "partner", "admin"
 MATRIX: dict[tuple[str, str], Entry] = {
     # -- a guest's own resources
     ("DELETE", "/api/v1/auth/sessions/{session_id}"): Entry("account"),
@@ -85,6 +86,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/staff/loyalty/goodwill"): Entry(M, body={"points": 10, "reason": "sorry"},
                                                       ids={"guest_id": "guest_id"}),
     ("POST", "/api/v1/staff/guests/merge"): Entry(M, ids={"source_id": "guest_id", "target_id": "other_guest_id"}),
+    # -- chain-wide data rights (a chain admin sees every guest of the chain: hotel staff and guests are refused)
+    ("GET", "/api/v1/staff/guests/{guest_id}/export"): Entry(A),
+    ("POST", "/api/v1/staff/guests/{guest_id}/erasure"): Entry(A),
     ("GET", "/api/v1/admin/hotels/{hotel_id}"): Entry(M),
     ("PATCH", "/api/v1/admin/hotels/{hotel_id}"): Entry(M, body={"city": "Sochi"}),
     ("PUT", "/api/v1/admin/hotels/{hotel_id}/seasons"): Entry(M, body={"seasons": []}),
@@ -210,10 +214,22 @@ PUBLIC = {
     ("GET", "/api/v1/experiences/{offering_id}"): "public: one excursion",
     ("GET", "/api/v1/experiences/{offering_id}/slots"): "public: an excursion's schedule",
 }
+# The staff console's pages (cookie login, not in the OpenAPI document): rule -> the role that opens them. B's
+# staff of that role get 404 for A's resource; A's get 200 for a page.
+CONSOLE_MATRIX = {
+    ("GET", "/console/requests/<int:request_id>"): "desk",
+    ("POST", "/console/requests/<int:request_id>/actions/<action>"): "desk",
+    ("GET", "/console/guests/<int:guest_id>"): "desk",
+    ("GET", "/console/marketing/segments/<int:segment_id>"): "marketer",
+    ("GET", "/console/marketing/campaigns/<int:campaign_id>"): "marketer",
+    ("POST", "/console/marketing/campaigns/<int:campaign_id>/schedule"): "marketer",
+    ("POST", "/console/marketing/campaigns/<int:campaign_id>/cancel"): "marketer",
+}
 # Rules of the url_map that are not API operations.
 NOT_IN_DOCUMENT = {
     "/docs/<path:filename>": "Swagger UI's static files",
     "/static/<path:filename>": "Flask's static files",
+    "/console/static/<path:filename>": "the console's stylesheet and script",
 }
 
 
@@ -232,7 +248,8 @@ def test_every_resource_route_is_in_the_matrix(app: Any) -> None:
     documented = {re.sub(r"\{([^}]+)\}", r"<\1>", path) for path in document["paths"]}
     undocumented = sorted(rule.rule for rule in app.url_map.iter_rules() if rule.arguments
                           and re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"<\1>", rule.rule) not in documented
-                          and rule.rule not in NOT_IN_DOCUMENT)
+                          and rule.rule not in NOT_IN_DOCUMENT
+                          and not any((method, rule.rule) in CONSOLE_MATRIX for method in rule.methods))
     assert undocumented == [], "routes with parameters outside the OpenAPI document escape the matrix"
 
 
@@ -260,13 +277,16 @@ def _intruders(entry: Entry, a: Any, b: Any) -> list[tuple[str, dict, tuple[int,
         return [("B's guest", b.guest_headers, (404,)), ("B's manager", b.manager_headers, (404,))]
     if entry.owner == "partner":
         return [("B's partner", b.partner_headers, entry.refused), ("A's guest", a.guest_headers, (401,))]
+    if entry.owner == "admin":  # one chain per deployment: the refusal is by role, not by ownership
+        return [("A's manager", a.manager_headers, (403,)), ("A's guest", a.guest_headers, (403,))]
     own = b.manager_headers if entry.owner == "manager" else b.marketer_headers
     return [(f"B's {entry.owner}", own, entry.refused), ("A's guest", a.guest_headers, (403,))]
 
 
 def _owner_headers(entry: Entry, world: Any) -> dict:
     return {"guest": world.guest_headers, "account": world.guest_headers, "manager": world.manager_headers,
-            "marketer": world.marketer_headers, "partner": world.partner_headers}[entry.owner]
+            "marketer": world.marketer_headers, "partner": world.partner_headers,
+            "admin": world.admin_headers}[entry.owner]
 
 
 @pytest.fixture
@@ -310,4 +330,34 @@ def test_lists_show_their_owner_everything_and_others_nothing(client: Any, world
             failures.append(f"{path}: A's own list lacks its item ({mine.status_code})")
         if theirs.status_code != 200 or getattr(a, attribute) in _ids(theirs):
             failures.append(f"{path}: B's list shows A's item ({theirs.status_code})")
+    assert failures == [], "\n".join(failures)
+
+
+def test_console_pages_of_another_hotel_are_not_found(app: Any, worlds: tuple[Any, Any]) -> None:
+    from tests.console.conftest import console_login, csrf_of
+
+    a, b = worlds
+    failures = []
+    clients: dict[tuple[str, str], Any] = {}  # one login per world and role (logins are rate-limited)
+
+    def logged_in(world: Any, role: str) -> Any:
+        key = ("a" if world is a else "b", role)
+        if key not in clients:
+            clients[key] = app.test_client()
+            console_login(clients[key], SimpleNamespace(email=world.staff_emails[role]))
+        return clients[key]
+
+    for (method, rule), role in CONSOLE_MATRIX.items():
+        url = re.sub(r"<(?:int:)?([^>]+)>", lambda m: str({"action": "acknowledge"}.get(m[1]) or getattr(a, m[1])),
+                     rule)
+        for world, expected in ((b, 404), (a, 200)):
+            if method == "POST" and world is a:
+                continue  # the owner's actions are the console tests' business; here only refusals
+            client = logged_in(world, role)
+            data = ({"csrf_token": csrf_of(client.get("/console/", follow_redirects=True).text)}
+                    if method == "POST" else None)
+            status = client.open(url, method=method, data=data).status_code
+            if status != expected:
+                failures.append(f"{method} {url} by {'B' if world is b else 'A'}'s {role}: {status} (expected "
+                                f"{expected})")
     assert failures == [], "\n".join(failures)
