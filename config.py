@@ -73,10 +73,6 @@ class Config:
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
-    # Password hashes computed at once per process (0: no limit). argon2 releases the GIL, so a gthread worker's
-    # threads would otherwise time-slice the cores between concurrent logins and every login would finish late;
-    # with a limit they queue and run one after another at full speed. Set it to cores / web workers.
-    PASSWORD_HASH_CONCURRENCY = _env_int("PASSWORD_HASH_CONCURRENCY", 1)
 
     # Login back-off: after this many failures an account is locked for a doubling period.
     LOGIN_FAILURES_BEFORE_LOCK = _env_int("LOGIN_FAILURES_BEFORE_LOCK", 5)

@@ -6,10 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
@@ -78,26 +76,22 @@ def init_password_hasher(app: Flask) -> None:
         memory_cost=app.config["ARGON2_MEMORY_COST_KIB"],
         parallelism=app.config["ARGON2_PARALLELISM"],
     )
-    limit = app.config["PASSWORD_HASH_CONCURRENCY"]
-    app.extensions["password_hash_slots"] = threading.BoundedSemaphore(limit) if limit > 0 else nullcontext()
 
 
 def hash_password(password: str) -> str:
-    with current_app.extensions["password_hash_slots"]:
-        return current_app.extensions["password_hasher"].hash(password)
+    return current_app.extensions["password_hasher"].hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
     """Return (matches, needs_rehash). A missing hash never matches but still costs a hash, against timing probes."""
     hasher: PasswordHasher = current_app.extensions["password_hasher"]
-    with current_app.extensions["password_hash_slots"]:
-        if not password_hash:
-            hasher.hash(password)
-            return False, False
-        try:
-            hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False, False
+    if not password_hash:
+        hasher.hash(password)
+        return False, False
+    try:
+        hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False, False
     return True, hasher.check_needs_rehash(password_hash)
 
 
