@@ -14,12 +14,12 @@ from app.push.schemas import (
     CampaignScheduleSchema,
     CampaignSchema,
     CampaignStatsSchema,
-    DeviceCreateSchema,
-    DeviceSchema,
     HotelMarketingSettingsSchema,
     InboxArgsSchema,
     InboxItemSchema,
     NotificationSettingsSchema,
+    PushDeviceCreateSchema,
+    PushDeviceSchema,
     SegmentCreateSchema,
     SegmentPreviewSchema,
     SegmentSchema,
@@ -40,14 +40,14 @@ class StrictCursorArgsSchema(CursorArgsSchema):
 @me_blp.route("/devices")
 class Devices(MethodView):
     @guest_required
-    @me_blp.response(200, DeviceSchema(many=True))
+    @me_blp.response(200, PushDeviceSchema(many=True))
     def get(self):
         """List my registered devices."""
         return services.list_devices(guest_id=current_guest().id)
 
     @guest_required
-    @me_blp.arguments(DeviceCreateSchema)
-    @me_blp.response(201, DeviceSchema)
+    @me_blp.arguments(PushDeviceCreateSchema)
+    @me_blp.response(201, PushDeviceSchema)
     def post(self, data: dict):
         """Register this device's FCM token (again at each app start: it refreshes last seen)."""
         with unit_of_work():

@@ -41,14 +41,14 @@ def _list(field: ma.fields.Field, maximum: int = 50) -> ma.fields.List:
 
 # -- devices, settings, inbox ------------------------------------------------------------------------------------
 
-class DeviceCreateSchema(StrictSchema):
+class PushDeviceCreateSchema(StrictSchema):
     token = ma.fields.String(required=True, validate=TOKEN)
     platform = ma.fields.String(required=True, validate=ma.validate.OneOf([p.value for p in Platform]))
     language = language_field(load_default="en")
     app_version = ma.fields.String(validate=APP_VERSION, load_default=None)
 
 
-class DeviceSchema(ma.Schema):
+class PushDeviceSchema(ma.Schema):
     id = ma.fields.Integer()
     token = ma.fields.String()
     platform = ma.fields.String()
