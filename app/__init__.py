@@ -28,6 +28,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_extensions(app)
     register_error_handlers(app)
     register_blueprints(app)
+    from app.core.ratelimits import limited_endpoints
+
+    limited_endpoints(app)  # every route is registered now: the endpoints whose rate limits are checked
     register_event_subscribers(app)
     register_commands(app)
     return app
@@ -41,10 +44,10 @@ def _instance_dir() -> Any:
 
 
 def register_extensions(app: Flask) -> None:
-    from app.core import auth, crypto, events
+    from app.core import auth, crypto, events, ratelimits
     from app.core.db import configure_engine, render_migration_item
     from app.core.schemas import Localised
-    from app.extensions import api, db, jwt, limiter, migrate
+    from app.extensions import api, db, jwt, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A file on this machine cannot have dropped the connection: skip pre-ping's extra round trip per request.
@@ -56,7 +59,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, render_as_batch=True, directory=str(_migrations_dir()),
                      render_item=render_migration_item, compare_type=True)
     jwt.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)  # limiter.init_app, its hooks only where a limit is declared
     api.init_app(app)
     api.register_field(Localised, "string", None)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})

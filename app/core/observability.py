@@ -61,7 +61,9 @@ def register_request_id(app: Flask) -> None:
     def echo_request_id(response: Response) -> Response:
         request_id = g.get("request_id") or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        if "started" in g:
+        # Checked first: at LOG_LEVEL=WARNING no access line is written, and building its fields costs more than
+        # the rest of this hook.
+        if access_log.isEnabledFor(logging.INFO) and "started" in g:
             access_log.info(
                 "%s %s %s", request.method, request.path, response.status_code,
                 extra={"method": request.method, "path": request.path, "status": response.status_code,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -23,14 +25,72 @@ EXPOSED_HEADERS = ("ETag, Location, Link, Retry-After, X-Request-ID, X-RateLimit
 _INLINE_SCRIPT = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 
+# Added to every answer unless the answer already has its own (the console's pages and Swagger UI set a CSP).
+STATIC_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Content-Security-Policy", API_CSP),
+)
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_answer_preflight)
-    app.after_request(_add_headers)
+    app.after_request(_swagger_ui_csp)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config)  # type: ignore[method-assign]
 
 
-def _allowed_origin(origin: str | None) -> str | None:
+class SecurityHeaders:
+    """WSGI middleware: the security headers and CORS, appended to the header list the app gives the server.
+
+    An after_request hook did this through werkzeug's Headers (a setdefault per header, Vary parsed and rebuilt):
+    a twentieth of the app's cost of GET /me. Here it is one pass over a plain list. `config` is the app's live
+    config (read on every answer, so a changed CORS allow-list applies at once).
+    """
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], config: Mapping[str, Any]) -> None:
+        self.wsgi_app = wsgi_app
+        self.config = config
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        def start_with_headers(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            self.add_headers(environ, headers)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_headers)
+
+    def add_headers(self, environ: dict[str, Any], headers: list[tuple[str, str]]) -> None:
+        present = {name.lower(): index for index, (name, _) in enumerate(headers)}
+        headers.extend(header for header in STATIC_HEADERS if header[0].lower() not in present)
+        hsts = self.config["SECURITY_HSTS_SECONDS"]
+        if hsts and "strict-transport-security" not in present:
+            headers.append(("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"))
+        _vary_on_origin(headers, present.get("vary"))
+        allowed = _allowed_origin(environ.get("HTTP_ORIGIN"), self.config["CORS_ORIGINS"])
+        if allowed is None:
+            return
+        headers.append(("Access-Control-Allow-Origin", allowed))
+        if _is_preflight(environ.get("REQUEST_METHOD"), environ):
+            headers.append(("Access-Control-Allow-Methods", ALLOWED_METHODS))
+            headers.append(("Access-Control-Allow-Headers", ALLOWED_HEADERS))
+            headers.append(("Access-Control-Max-Age", str(self.config["CORS_MAX_AGE_SECONDS"])))
+        else:
+            headers.append(("Access-Control-Expose-Headers", EXPOSED_HEADERS))
+
+
+def _vary_on_origin(headers: list[tuple[str, str]], vary_index: int | None) -> None:
+    """Answers differ by Origin (CORS): say so in Vary, merged into a Vary the answer already has."""
+    if vary_index is None:
+        headers.append(("Vary", "Origin"))
+        return
+    name, value = headers[vary_index]
+    if "origin" not in (part.strip().lower() for part in value.split(",")):
+        headers[vary_index] = (name, f"{value}, Origin" if value.strip() else "Origin")
+
+
+def _allowed_origin(origin: str | None, allowed: list[str]) -> str | None:
     """The value of Access-Control-Allow-Origin for `origin`, or None when it is not on the allow-list."""
-    allowed = current_app.config["CORS_ORIGINS"]
     if not origin:
         return None
     if "*" in allowed:  # development only: production refuses a wildcard (config.py)
@@ -38,42 +98,25 @@ def _allowed_origin(origin: str | None) -> str | None:
     return origin if origin in allowed else None
 
 
+def _is_preflight(method: str | None, headers: Mapping[str, Any]) -> bool:
+    """An OPTIONS request asking for another method: `headers` is the WSGI environ (HTTP_* keys)."""
+    return method == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in headers
+
+
 def _answer_preflight() -> Response | None:
-    if request.method != "OPTIONS" or "Access-Control-Request-Method" not in request.headers:
+    if not _is_preflight(request.method, request.environ):
         return None
-    # Answered here for every path (so a preflight never reaches authentication); _add_headers adds the CORS
+    # Answered here for every path (so a preflight never reaches authentication); SecurityHeaders adds the CORS
     # headers when the origin is allowed. Without them the browser refuses the real request.
     response = Response(status=204)
     response.headers.pop("Content-Type", None)
     return response
 
 
-def _add_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Content-Security-Policy", _docs_csp(response) if _is_docs(response) else API_CSP)
-    hsts = current_app.config["SECURITY_HSTS_SECONDS"]
-    if hsts:
-        headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-    _add_cors(response)
+def _swagger_ui_csp(response: Response) -> Response:
+    if _is_docs(response):
+        response.headers["Content-Security-Policy"] = _docs_csp(response)
     return response
-
-
-def _add_cors(response: Response) -> None:
-    allowed = _allowed_origin(request.headers.get("Origin"))
-    response.vary.add("Origin")
-    if allowed is None:
-        return
-    response.headers["Access-Control-Allow-Origin"] = allowed
-    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
-        response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
-        response.headers["Access-Control-Max-Age"] = str(current_app.config["CORS_MAX_AGE_SECONDS"])
-    else:
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
 
 
 def _is_docs(response: Response) -> bool:
