@@ -16,6 +16,7 @@ from flask import abort, flash, g, redirect, request, session, url_for
 
 from app.console.texts import t
 from app.core.auth import PrincipalKind, Role
+from app.extensions import db
 from app.identity import services as identity
 from app.staff.models import StaffMember
 
@@ -70,9 +71,9 @@ def current_staff_or_none() -> StaffMember | None:
     staff_id, session_id = session.get("staff_id"), session.get("sid")
     if not isinstance(staff_id, int) or not isinstance(session_id, int):
         return None
-    alive, account = identity.load_session_principal(
+    alive, can_sign_in = identity.load_session_principal(
         model=StaffMember, kind=PrincipalKind.STAFF.value, principal_id=staff_id, session_id=session_id)
-    return account if alive else None
+    return db.session.get(StaffMember, staff_id) if alive and can_sign_in else None
 
 
 def login_required(*roles: Role) -> Callable[[F], F]:

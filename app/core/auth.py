@@ -8,6 +8,7 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
 from typing import Any, TypeVar
@@ -25,6 +26,7 @@ from flask_jwt_extended.view_decorators import _load_user
 from flask_smorest import Blueprint
 
 from app.core.errors import Forbidden, Unauthorized
+from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +52,14 @@ class ServiceKind(StrEnum):
 
     BRIDGE = "bridge"
     PARTNER = "partner"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a valid access token speaks for: an account that exists and may sign in (its row is not loaded)."""
+
+    kind: PrincipalKind
+    id: int
 
 
 ALL_STAFF = tuple(Role)
@@ -183,20 +193,30 @@ def _plain_access_claims(header: Any, claims: Any) -> bool:
             and isinstance(claims.get("fresh"), bool | int | float) and "jti" in claims)
 
 
-def _current_principal(kind: PrincipalKind) -> Any:
+def _authenticated(kind: PrincipalKind) -> Principal:
+    """The principal of the request's valid access token, which must be of `kind` (else 403)."""
     verify_bearer_token()
-    principal_kind, _ = parse_subject(get_jwt()["sub"])
-    if principal_kind != kind:
+    principal: Principal = get_current_user()
+    if principal.kind != kind:
         raise Forbidden(f"This endpoint is for {kind.value} accounts.", code="wrong_account_kind")
-    return get_current_user()
+    return principal
+
+
+def account_of(principal: Principal) -> Any:
+    """The account row of `principal` (app.identity registers the account classes; app.core knows none)."""
+    model = current_app.extensions["account_models"][principal.kind.value]
+    account = db.session.get(model, principal.id)
+    if account is None or not account.can_sign_in:  # gone or deactivated since the session check
+        raise Unauthorized("The account is no longer available.", code="account_unavailable")
+    return account
 
 
 def guest_required(fn: F) -> F:
-    """Only a logged-in guest; the guest is then `current_guest()`."""
+    """Only a logged-in guest: `current_guest_id()`, and `current_guest()` loads the profile when needed."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.guest = _current_principal(PrincipalKind.GUEST)
+        g.guest_principal = _authenticated(PrincipalKind.GUEST)
         return fn(*args, **kwargs)
 
     return Blueprint.doc(security=BEARER)(wrapper)
@@ -207,9 +227,9 @@ def guest_optional(fn: F) -> F:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.guest = None
+        g.guest_principal = None
         if verify_bearer_token(optional=True) is not None:
-            g.guest = _current_principal(PrincipalKind.GUEST)
+            g.guest_principal = _authenticated(PrincipalKind.GUEST)
         return fn(*args, **kwargs)
 
     return Blueprint.doc(security=[{}, *BEARER])(wrapper)
@@ -222,7 +242,7 @@ def staff_required(*roles: Role) -> Callable[[F], F]:
     def decorator(fn: F) -> F:
         @wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            staff = _current_principal(PrincipalKind.STAFF)
+            staff = account_of(_authenticated(PrincipalKind.STAFF))
             if staff.role not in allowed:
                 raise Forbidden("Your role does not allow this.", code="role_forbidden")
             g.staff = staff
@@ -282,12 +302,21 @@ def _presented_api_key() -> str | None:
     return request.headers.get("X-API-Key") or None
 
 
+def current_guest_id() -> int:
+    """The logged-in guest's id, known without loading the profile (see guest_required)."""
+    return g.guest_principal.id
+
+
 def current_guest() -> Any:
-    return g.guest
+    """The logged-in guest's profile, loaded on first use in the request."""
+    guest = g.get("guest")
+    if guest is None:
+        guest = g.guest = account_of(g.guest_principal)
+    return guest
 
 
 def current_guest_or_none() -> Any:
-    return g.get("guest")
+    return current_guest() if g.get("guest_principal") is not None else None
 
 
 def current_staff() -> Any:
@@ -300,7 +329,7 @@ def current_service_account() -> Any:
 
 def caller_scope() -> str:
     """A stable name for whoever calls: scopes idempotency keys and rate limits."""
-    for attr, prefix in (("guest", "guest"), ("staff", "staff"), ("service_account", "key")):
+    for attr, prefix in (("guest_principal", "guest"), ("staff", "staff"), ("service_account", "key")):
         principal = g.get(attr)
         if principal is not None:
             return f"{prefix}:{principal.id}"

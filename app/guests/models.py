@@ -6,7 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, Boolean, ColumnElement, Date, ForeignKey, Index, Integer, Numeric, String, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 
 from app.core import clock
@@ -73,10 +74,17 @@ class Guest(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
         self.search_text = " ".join(part for part in parts.values() if part).casefold()
         return value
 
-    @property
+    @hybrid_property
     def can_sign_in(self) -> bool:
         """False once merged into another profile or deactivated: its tokens stop working at once."""
         return self.is_active and self.merged_into_id is None
+
+    @can_sign_in.inplace.expression
+    @classmethod
+    def _can_sign_in_expression(cls) -> ColumnElement[bool]:
+        # The same rule in SQL, on the table's columns: the per-request session check reads it without the ORM.
+        columns = cls.__table__.c
+        return and_(columns.is_active.is_(True), columns.merged_into_id.is_(None))
 
     @property
     def has_account(self) -> bool:

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from app.core.auth import (
     GUEST_DATA_ROLES,
     current_guest,
+    current_guest_id,
     current_session_id,
     current_staff,
     guest_required,
@@ -138,7 +139,7 @@ class Me(MethodView):
     @me_blp.response(200, GuestSchema)
     def get(self):
         """Show my profile."""
-        return current_guest()
+        return services.my_profile(guest_id=current_guest_id())
 
     @guest_required
     @me_blp.arguments(GuestUpdateSchema)

@@ -102,32 +102,35 @@ def _refresh_ttl() -> timedelta:
 
 def load_session_principal(
     *, model: type, kind: str, principal_id: int, session_id: int | None
-) -> tuple[bool, Any]:
-    """(is the session alive, the account if it may still sign in): one indexed query on every request.
+) -> tuple[bool, bool]:
+    """(is the session alive, may its account still sign in): one indexed query on every request.
 
-    `model` is the account class of `kind` (given by create_app: identity knows no higher domain); it has
-    `can_sign_in`. Logout, password change, merge and deactivation take effect at once, not after 15 minutes.
+    `model` is the account class of `kind` (given by create_app: identity knows no higher domain); its
+    `can_sign_in` is a hybrid property, read here in SQL: the account itself is loaded only by the endpoints that
+    need it (app.core.auth.current_guest). Logout, password change, merge and deactivation take effect at once,
+    not after 15 minutes.
     """
     if session_id is None:
-        return False, None
+        return False, False
     row = db.session.execute(
         _session_principal_query(model, kind), {"session_id": session_id, "principal_id": principal_id}
     ).first()
     if row is None:
-        return False, None
-    alive = row.revoked_at is None and row.expires_at > clock.now()
-    account = row[2]
-    return alive, account if account.can_sign_in else None
+        return False, False
+    return row.revoked_at is None and row.expires_at > clock.now(), bool(row.can_sign_in)
 
 
 @cache
 def _session_principal_query(model: type, kind: str) -> Select:
     # Built once per account class: composing a SELECT costs more than running this one on an indexed key.
+    # On the tables' columns (SQLAlchemy Core), not the ORM entities: the ORM would load the whole account and
+    # build its object, or build fresh result metadata for columns, which cost several times the query itself.
+    sessions, accounts = AuthSession.__table__, model.__table__
     return (
-        select(AuthSession.revoked_at, AuthSession.expires_at, model)
-        .join(model, model.id == AuthSession.principal_id)
-        .where(AuthSession.id == bindparam("session_id"), AuthSession.principal_kind == kind,
-               AuthSession.principal_id == bindparam("principal_id"))
+        select(sessions.c.revoked_at, sessions.c.expires_at, model.can_sign_in.label("can_sign_in"))
+        .join(accounts, accounts.c.id == sessions.c.principal_id)
+        .where(sessions.c.id == bindparam("session_id"), sessions.c.principal_kind == kind,
+               sessions.c.principal_id == bindparam("principal_id"))
     )
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, Response, current_app, g
 
-from app.core.auth import parse_subject
+from app.core.auth import Principal, parse_subject
 from app.core.errors import problem
 from app.extensions import jwt
 from app.identity import services
@@ -20,18 +18,19 @@ def register_jwt_callbacks(app: Flask, *, account_models: dict[str, type]) -> No
     @jwt.token_in_blocklist_loader
     def session_ended(_header: dict, payload: dict) -> bool:
         # Every token names its session. One query answers both questions flask-jwt-extended asks (is the token
-        # revoked? whose is it?); the account is kept for the user lookup that follows in the same request.
+        # revoked? may its account still sign in?); the answer to the second is kept for the lookup that follows.
         kind, principal_id = parse_subject(payload["sub"])
-        alive, account = services.load_session_principal(
+        alive, can_sign_in = services.load_session_principal(
             model=current_app.extensions["account_models"][kind.value], kind=kind.value,
             principal_id=principal_id, session_id=payload.get("sid"),
         )
-        g.token_account = account
+        g.token_principal = Principal(kind, principal_id) if can_sign_in else None
         return not alive
 
     @jwt.user_lookup_loader
-    def load_principal(_header: dict, _payload: dict) -> Any:
-        return g.pop("token_account", None)
+    def load_principal(_header: dict, _payload: dict) -> Principal | None:
+        # Who the token speaks for, not the account row: app.core.auth loads that when an endpoint needs it.
+        return g.pop("token_principal", None)
 
     def unauthorized(code: str, detail: str) -> Response:
         return problem(401, code, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from app.core.auth import (
     PrincipalKind,
     ServiceKind,
+    account_of,
     api_key_required,
     current_guest,
     current_service_account,
@@ -57,7 +58,7 @@ def _optional_guest() -> Any:
     claims = get_jwt()
     if not claims or parse_subject(claims["sub"])[0] != PrincipalKind.GUEST:
         return None
-    return get_current_user()
+    return account_of(get_current_user())
 
 
 def partner_required(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, String, Table
+from sqlalchemy import Boolean, Column, ColumnElement, ForeignKey, String, Table
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.auth import Role
@@ -31,9 +32,14 @@ class StaffMember(IdMixin, TimestampMixin, PasswordCredentialMixin, db.Model):
 
     hotels: Mapped[list[Hotel]] = relationship(secondary=staff_hotels, lazy="selectin")
 
-    @property
+    @hybrid_property
     def can_sign_in(self) -> bool:
         return self.is_active
+
+    @can_sign_in.inplace.expression
+    @classmethod
+    def _can_sign_in_expression(cls) -> ColumnElement[bool]:
+        return cls.__table__.c.is_active.is_(True)  # table columns, as Guest's (read without the ORM)
 
     @property
     def is_chain_wide(self) -> bool:

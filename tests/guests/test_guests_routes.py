@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from app.core import clock
 from app.extensions import db
 from tests.factories import make_guest
 
@@ -20,6 +21,25 @@ def test_profile_round_trip(client, auth_headers):
     assert client.patch("/api/v1/me", headers=headers, json=changes).status_code == 200
     me = client.get("/api/v1/me", headers=headers).json
     assert {key: me[key] for key in changes} == changes
+
+
+def test_get_me_shows_every_field_exactly_as_the_profile_update_returns_it(client, auth_headers):
+    # GET /me reads the profile's columns with SQLAlchemy Core; PATCH /me returns the ORM object through the same
+    # schema: the two must agree field for field, including the derived ones (verified flags, identity document).
+    headers = auth_headers(make_guest(phone="+79991234567", email_verified_at=clock.now()))
+    client.put("/api/v1/me/identity-document", headers=headers, json={
+        "type": "passport", "number": "4509123456", "issuing_country": "RU", "expires_on": "2031-05-01"})
+    updated = client.patch("/api/v1/me", headers=headers, json={
+        "first_name": "Olga", "last_name": "Ivanova", "birth_date": "1990-02-28", "time_zone": "Europe/Moscow",
+        "country": "RU", "city": "Sochi", "language": "ru"}).json
+    shown = client.get("/api/v1/me", headers=headers).json
+    assert shown == updated
+    assert set(shown) == {"id", "email", "phone", "email_verified", "phone_verified", "first_name", "last_name",
+                          "birth_date", "language", "time_zone", "country", "city", "has_identity_document",
+                          "created_at"}
+    assert shown["has_identity_document"] is True
+    assert shown["email_verified"] is True and shown["phone_verified"] is False
+    assert shown["created_at"].endswith("+00:00")
 
 
 def test_identity_document_is_encrypted_at_rest(client, auth_headers):

@@ -17,6 +17,7 @@ from app.guests.services.profile import (
     decide_consent,
     get_identity_document,
     get_preferences,
+    my_profile,
     record_consent,
     remove_family_member,
     replace_preferences,
@@ -28,6 +29,7 @@ __all__ = [
     "add_family_member", "change_password", "check_login", "consent_overview", "consent_policy_version",
     "create_walk_in", "decide_consent",
     "find_by_contact", "get_identity_document", "get_preferences", "guest_card", "log_in",
-    "log_in_with_code", "merge_guests", "read_guest", "record_consent", "register", "remove_family_member",
+    "log_in_with_code", "merge_guests", "my_profile", "read_guest", "record_consent", "register",
+    "remove_family_member",
     "replace_preferences", "request_login_code", "search_guests", "set_identity_document", "update_profile",
 ]
