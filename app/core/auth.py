@@ -151,6 +151,12 @@ def _b64decode_strict(segment: str) -> bytes | None:
     return raw if base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment else None
 
 
+# Tokens this process has verified (signature, form): a phone sends the same access token for its 15 minutes of
+# life, so the second and later requests skip the base64, HMAC and JSON work. Per app (the secret is the app's);
+# bounded; the time claims are checked again on every use.
+VERIFIED_TOKENS_MAX = 10_000
+
+
 def _fast_decode() -> tuple[dict, dict] | None:
     """(header, claims) of a valid access token in the Authorization header, or None to let the library decide."""
     config = current_app.config
@@ -164,11 +170,26 @@ def _fast_decode() -> tuple[dict, dict] | None:
     if not value.startswith("Bearer ") or value.count(".") != 2 or "," in value or " " in value[7:]:
         return None
     token = value[7:]
+    verified: dict[str, tuple[dict, dict]] = current_app.extensions.setdefault("verified_tokens", {})
+    decoded = verified.get(token)
+    if decoded is None:
+        decoded = _verify_signature_and_form(token, config["JWT_SECRET_KEY"])
+        if decoded is None:
+            return None
+        if len(verified) >= VERIFIED_TOKENS_MAX:
+            verified.clear()  # simplest bound: tokens live 15 minutes, so the live ones come back at once
+        verified[token] = decoded
+    header, claims = decoded
+    if not _within_time_claims(claims):
+        return None
+    return dict(header), dict(claims)  # copies: the cached ones must not be changed by a request
+
+
+def _verify_signature_and_form(token: str, secret: str | bytes) -> tuple[dict, dict] | None:
     head_b64, claims_b64, signature_b64 = token.split(".")
     head_raw, claims_raw, signature = (_b64decode_strict(part) for part in (head_b64, claims_b64, signature_b64))
     if head_raw is None or claims_raw is None or signature is None:
         return None
-    secret = config["JWT_SECRET_KEY"]
     expected = hmac.new(secret.encode() if isinstance(secret, str) else secret,
                         f"{head_b64}.{claims_b64}".encode(), hashlib.sha256).digest()
     if not hmac.compare_digest(expected, signature):
@@ -181,16 +202,21 @@ def _fast_decode() -> tuple[dict, dict] | None:
 
 
 def _plain_access_claims(header: Any, claims: Any) -> bool:
-    """Only what this app issues: HS256, an unexpired access token with the claims flask-jwt-extended fills in."""
+    """Only what this app issues: HS256, an access token with the claims flask-jwt-extended fills in."""
     if not isinstance(header, dict) or header.get("alg") != "HS256" or set(header) - {"alg", "typ"}:
         return False
     if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str) or "aud" in claims or "iss" in claims:
         return False
-    now = time.time()
     exp, nbf, iat = claims.get("exp"), claims.get("nbf", 0), claims.get("iat", 0)
     numbers = all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, nbf, iat))
-    return (numbers and exp > now and nbf <= now and iat <= now and claims.get("type") == "access"
-            and isinstance(claims.get("fresh"), bool | int | float) and "jti" in claims)
+    return (numbers and claims.get("type") == "access" and isinstance(claims.get("fresh"), bool | int | float)
+            and "jti" in claims)
+
+
+def _within_time_claims(claims: dict) -> bool:
+    """Not expired, already valid, not issued in the future (checked on every use, cached or not)."""
+    now = time.time()
+    return claims["exp"] > now and claims.get("nbf", 0) <= now and claims.get("iat", 0) <= now
 
 
 def _authenticated(kind: PrincipalKind) -> Principal:

@@ -88,3 +88,30 @@ def test_a_logged_out_session_ends_its_access_tokens_at_once(client, tokens) -> 
     assert client.post("/api/v1/auth/logout", headers=headers).status_code in (200, 204)
     response = _me(client, tokens["access_token"])
     assert response.status_code == 401 and response.json["code"] == "session_ended"
+
+
+def test_a_cached_token_is_no_longer_accepted_once_it_expires(app, tokens, monkeypatch) -> None:
+    # The quick check caches verified tokens; their time claims are checked on every use. Past expiry it hands the
+    # token to flask-jwt-extended (which refuses it with token_expired, as test_expired_and_not_yet_valid_... shows).
+    from app.core import auth
+
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    for _ in range(2):  # the second time from the cache
+        with app.test_request_context("/api/v1/me", headers=headers):
+            assert auth._fast_decode() is not None
+    assert tokens["access_token"] in app.extensions["verified_tokens"]
+    expires = _claims(tokens["access_token"])["exp"]
+    monkeypatch.setattr(time, "time", lambda: expires + 1)
+    with app.test_request_context("/api/v1/me", headers=headers):
+        assert auth._fast_decode() is None
+
+
+def test_the_verified_tokens_cache_is_bounded(client, app, tokens, monkeypatch) -> None:
+    from app.core import auth
+
+    monkeypatch.setattr(auth, "VERIFIED_TOKENS_MAX", 2)
+    secret, header, claims = app.config["JWT_SECRET_KEY"], {"alg": "HS256", "typ": "JWT"}, _claims(
+        tokens["access_token"])
+    for n in range(5):  # five distinct valid tokens of the same session
+        assert _me(client, _sign(header, {**claims, "jti": f"token-{n}"}, secret)).status_code == 200
+        assert len(app.extensions["verified_tokens"]) <= 2
