@@ -157,6 +157,8 @@ class Config:
     VOUCHER_SIGNING_KEY = _env("VOUCHER_SIGNING_KEY", DEV_SECRET)
     PARTNER_WEBHOOK_REQUIRE_HTTPS = _env_bool("PARTNER_WEBHOOK_REQUIRE_HTTPS", False)
     PARTNER_WEBHOOK_TIMEOUT_SECONDS = _env_int("PARTNER_WEBHOOK_TIMEOUT_SECONDS", 10)
+    # Webhooks only to public addresses (app/partners/clients.py); development and tests post to local receivers.
+    PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _env_bool("PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
     PARTNER_WEBHOOK_RETRY_SECONDS = [int(s) for s in _env_list(
         "PARTNER_WEBHOOK_RETRY_SECONDS", "5,300,1800,7200,18000,36000,36000")]
     # Push (app/push): "fcm" sends through firebase-admin; FCM_ENDPOINT, when set, points it at a local
@@ -219,6 +221,7 @@ class DevelopmentConfig(Config):
     FCM_ENDPOINT = _env("FCM_ENDPOINT", f"http://127.0.0.1:{_env('FCM_DEV_PORT', '9099')}")
     DEBUG = False  # the reloader would start every process twice; use `flask run --debug` by hand if wanted
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)  # scripts/run serves plain HTTP
+    PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _env_bool("PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", True)
 
 
 class TestingConfig(Config):
@@ -235,6 +238,7 @@ class TestingConfig(Config):
     LOG_LEVEL = "WARNING"
     LOGIN_CODE_SENDER = "app.guests.senders:RecordingCodeSender"
     PUSH_SENDER = "logging"  # push tests switch to "fcm" against a local server (tests/push/conftest.py)
+    PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receivers are local; tests/partners checks the guard
 
 
 class ProductionConfig(Config):

@@ -19,7 +19,8 @@ def send_partner_webhooks(batch: int = 50) -> int:
     record each outcome in its own. Returns how many were attempted."""
     with unit_of_work():
         due = webhooks.claim_due_deliveries(limit=batch)
-    client = WebhookClient(timeout=current_app.config["PARTNER_WEBHOOK_TIMEOUT_SECONDS"])
+    client = WebhookClient(timeout=current_app.config["PARTNER_WEBHOOK_TIMEOUT_SECONDS"],
+                           allow_private_addresses=current_app.config["PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES"])
     for item in due:
         attempted_at = clock.now()
         result = client.send(url=item.url, msg_id=item.msg_id, body=item.body, secrets=item.secrets,

@@ -15,12 +15,15 @@ import pytest
 
 from app.core import clock
 from app.extensions import db
+from app.partners.clients import AddressNotAllowed, WebhookClient, public_addresses
 from app.partners.jobs import send_partner_webhooks
 from app.partners.models import WebhookMessage
+from config import ProductionConfig
 from tests.factories import headers_for, make_guest, make_hotel
 from tests.partners.factories import make_offering, make_partner, make_slot, partner_headers
 
 API = "/api/v1"
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
 
 # -- a receiver written from https://www.standardwebhooks.com/ (not from app.partners.clients) ------------------
@@ -227,3 +230,33 @@ def test_a_webhook_url_must_be_http_or_https(client, shop):
     for url in ("ftp://example.com/x", "not a url", "javascript:alert(1)"):
         response = client.post(f"{API}/partner/webhooks", json={"url": url}, headers=shop["key"])
         assert response.status_code == 422, url
+
+
+# -- no webhooks into the chain's own network (SSRF) --------------------------------------------------------------
+
+def test_in_production_a_webhook_to_a_private_address_is_refused_and_nothing_is_sent(app, client, receiver, shop,
+                                                                                   monkeypatch):
+    monkeypatch.setitem(app.config, "PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)  # production's default
+    assert ProductionConfig.PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES is False
+    shop["book"]()
+    send_partner_webhooks()
+    assert receiver.requests == []  # the local receiver (127.0.0.1) never got a connection
+    delivery = client.get(f"{API}/partner/webhooks/deliveries", headers=shop["key"]).json["items"][0]
+    assert delivery["status"] == "pending" and delivery["last_status_code"] is None
+    assert "not a public address" in delivery["last_error"]
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:9/hooks", "http://localhost:9/hooks", "http://10.1.2.3/hooks", "http://192.168.0.10/hooks",
+    "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/hooks", "http://0.0.0.0:9/hooks",
+    "http://[::1]:9/hooks", "http://[::ffff:10.0.0.1]/hooks", "https://127.0.0.1:9/hooks",
+])
+def test_the_guarded_client_never_connects_to_non_public_addresses(url):
+    result = WebhookClient(timeout=1).send(url=url, msg_id="msg_1", body="{}", secrets=(SECRET,), timestamp=0)
+    assert result.status_code is None and "not a public address" in (result.error or "")
+
+
+def test_public_addresses_pass_the_check():
+    assert public_addresses("93.184.216.34", 443)  # an address literal: no DNS needed
+    with pytest.raises(AddressNotAllowed):
+        public_addresses("10.0.0.1", 80)
