@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
+from app.core.crypto import EncryptedJSON
 from app.core.db import IdMixin, TimestampMixin, UTCDateTime
 from app.extensions import db
 
@@ -109,6 +110,9 @@ class ServiceRequest(IdMixin, TimestampMixin, db.Model):
     department: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default=RequestStatus.NEW.value)
     details: Mapped[dict] = mapped_column(JSON, default=dict)  # items, notes, times, category... by type
+    # Health data and free notes from the guest's profile that the work needs (a room preparation's allergies and
+    # notes): encrypted at rest like the profile itself, never in `details` or an event (docs/privacy.md).
+    private_details: Mapped[dict | None] = mapped_column(EncryptedJSON())
     total_amount: Mapped[int] = mapped_column(Integer, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     created_by_kind: Mapped[str] = mapped_column(String(10))  # guest | staff | system
@@ -140,6 +144,14 @@ class ServiceRequest(IdMixin, TimestampMixin, db.Model):
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(String(1000))
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def details_for_staff(self) -> dict:
+        """`details` with the private ones merged back where they came from (a preparation's preferences)."""
+        if not self.private_details:
+            return self.details
+        preferences = {**(self.details or {}).get("preferences", {}), **self.private_details}
+        return {**(self.details or {}), "preferences": preferences}
 
     def sync_clock(self, now: datetime) -> None:
         """Pause or resume the SLA clock to match the state: on hold, or housekeeping waiting behind DND."""

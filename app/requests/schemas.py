@@ -164,6 +164,8 @@ class GuestRequestSchema(ma.Schema):
 class StaffRequestSchema(GuestRequestSchema):
     """A request as the queue shows it, with its SLA clock."""
 
+    details = ma.fields.Dict(attribute="details_for_staff", metadata={
+        "description": "For a room preparation, the guest's allergies and notes too (stored encrypted)"})
     guest_id = ma.fields.Integer()
     department = ma.fields.String()
     created_by_kind = ma.fields.String()

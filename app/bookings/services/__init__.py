@@ -6,7 +6,7 @@ from app.bookings.services.folio import guest_folio, open_folio, post_charge
 from app.bookings.services.inventory import search as search_availability
 from app.bookings.services.pricing import StayRequest
 from app.bookings.services.queries import find_booking, guest_bookings
-from app.bookings.services.stay_ops import check_in, express_checkout
+from app.bookings.services.stay_ops import check_in, express_checkout, private_preferences
 from app.bookings.services.stays import (
     current_stay,
     guest_booking,
@@ -21,6 +21,7 @@ __all__ = [
     "StayRequest", "cancel_booking", "check_in", "create_booking", "create_promo_code", "create_rate_plan",
     "current_stay", "express_checkout", "find_booking", "guest_booking", "guest_bookings", "guest_folio",
     "guest_stay_in_house", "guest_survey", "list_bookings", "list_rate_plans", "make_quote", "modify_booking",
-    "occupied_stay_for_room", "open_folio", "post_charge", "search_availability", "set_guest_room_state",
+    "occupied_stay_for_room", "open_folio", "post_charge", "private_preferences", "search_availability",
+    "set_guest_room_state",
     "set_pricing_policy", "set_room_state", "submit_survey",
 ]

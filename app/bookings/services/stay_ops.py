@@ -69,15 +69,29 @@ def _fit(room: Room, preferences: GuestPreferences | None) -> tuple[int, int]:
     return quiet, floor
 
 
+# Encrypted in the profile (health data, free text): never copied into an event or a request's plain details.
+PRIVATE_PREFERENCES = ("allergies", "notes")
+
+
 def preferences_payload(preferences: GuestPreferences | None) -> dict[str, Any]:
-    """The guest's chain-wide preferences as plain JSON, for room preparation and the room's devices."""
+    """The guest's chain-wide preferences as plain JSON, for room preparation and the room's devices; without
+    PRIVATE_PREFERENCES (see private_preferences)."""
     if preferences is None:
         return {}
     names = ("room_temperature_c", "light_level", "curtains_position", "pillow", "bed", "floor", "quiet_room",
-             "allergies", "diet", "newspaper", "service_language", "notes")
+             "diet", "newspaper", "service_language")
     values = {name: getattr(preferences, name) for name in names}
     return {name: str(value) if isinstance(value, Decimal) else value for name, value in values.items()
             if value not in (None, [], "")}
+
+
+def private_preferences(*, guest_id: int) -> dict[str, Any]:
+    """The guest's allergies and notes, for the staff who prepare the room (kept encrypted wherever copied)."""
+    preferences = db.session.get(GuestPreferences, guest_id)
+    if preferences is None:
+        return {}
+    values = {name: getattr(preferences, name) for name in PRIVATE_PREFERENCES}
+    return {name: value for name, value in values.items() if value not in (None, [], "")}
 
 
 def _post_room_nights(booking: Booking) -> None:

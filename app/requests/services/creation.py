@@ -45,8 +45,10 @@ def prepare_room_on_check_in(event: Any) -> None:
         return
     details = {"kind": "room_preparation", "preferences": event.payload.get("preferences") or {},
                "language": event.payload.get("language")}
-    _open(booking=booking, request_type=RequestType.HOUSEKEEPING, details=details, total=0, actor=SYSTEM,
-          room_id=event.payload.get("room_id"), room_number=event.payload.get("room_number"))
+    request = _open(booking=booking, request_type=RequestType.HOUSEKEEPING, details=details, total=0, actor=SYSTEM,
+                    room_id=event.payload.get("room_id"), room_number=event.payload.get("room_number"))
+    # Allergies and notes are not in the event (plain JSON): read from the profile, kept encrypted with the request.
+    request.private_details = bookings.private_preferences(guest_id=booking.guest_id) or None
 
 
 def open_device_repair(*, device_id: int, room_id: int, kind: str | None, fault: str | None,

@@ -68,8 +68,11 @@ def _drop_free_text(*, messages: Select, requests: Select) -> dict[str, int]:
         RequestTransition.request_id.in_(requests), RequestTransition.actor_kind == "guest",
         RequestTransition.note.is_not(None), RequestTransition.action != "rated").values(note=None)).rowcount
     details = _strip_details(db.session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(requests))))
+    private = db.session.execute(update(ServiceRequest).where(
+        ServiceRequest.id.in_(requests), ServiceRequest.private_details.is_not(None)).values(private_details=None)
+    ).rowcount
     return {"message_bodies": bodies, "rating_comments": comments + recoveries, "guest_notes": notes,
-            "request_details": details}
+            "request_details": details, "request_private_details": private}
 
 
 def _strip_details(requests: Iterable[ServiceRequest]) -> int:
