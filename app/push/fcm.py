@@ -29,9 +29,10 @@ from urllib.request import getproxies
 
 import firebase_admin
 import requests
+import urllib3
 from firebase_admin import credentials, exceptions, messaging
 from google.auth import credentials as google_credentials
-from urllib3.util import retry
+from urllib3.util import parse_url, retry
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,6 @@ class _LeanSession:
 
     def __init__(self, credential: google_credentials.Credentials, *, pool_size: int, direct: bool) -> None:
         import certifi
-        import urllib3
         from google.auth.transport.requests import Request
 
         self._credential = credential
@@ -246,12 +246,13 @@ class _LeanSession:
         proxy = None if direct else getproxies().get("https")  # the proxy requests would have used
         options = {"maxsize": pool_size, "block": False, "ca_certs": certifi.where()}
         self._pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        self._pool.pool_classes_by_scheme = _ONE_WRITE_POOLS  # urllib3's hook for the pool (and connection) class
+        self._proxied = bool(proxy)
+        self._routes: dict[str, tuple[Any, str]] = {}  # url -> (connection pool, request target)
         self.headers: dict[str, str] = {}
 
     def request(self, method: str, url: str, *, json: Any = None, data: Any = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None, **_: Any) -> requests.Response:
-        import urllib3
-
         send_headers = {**self.headers, **(headers or {})}
         self._credential.before_request(self._refresh_request, method, url, send_headers)
         body = data
@@ -259,23 +260,91 @@ class _LeanSession:
             body = _json.dumps(json, separators=(",", ":")).encode()
             send_headers["Content-Type"] = "application/json; charset=UTF-8"
         try:
-            answer = self._pool.request(method.upper(), url, body=body, headers=send_headers, timeout=timeout,
-                                        retries=self._retries, preload_content=True)
+            pool, target = self._route(url)
+            answer = pool.urlopen(method.upper(), target, body=body, headers=send_headers, timeout=timeout,
+                                  retries=self._retries, redirect=False, assert_same_host=False,
+                                  preload_content=True)
         except urllib3.exceptions.TimeoutError as error:
             raise requests.exceptions.Timeout(str(error)) from error
         except urllib3.exceptions.HTTPError as error:
             raise requests.exceptions.ConnectionError(str(error)) from error
         response = requests.Response()
         response.status_code, response.reason, response.url = answer.status, answer.reason, url
-        response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
+        response.headers = answer.headers  # urllib3's HTTPHeaderDict: case-insensitive, like requests' own
         response._content, response.encoding = answer.data, "utf-8"
         return response
+
+    def _route(self, url: str) -> tuple[Any, str]:
+        """The connection pool and request target of `url`, looked up once per URL (PoolManager.urlopen parses the
+        URL and normalises a pool key on every call). A plain-http URL through a proxy goes the manager's way."""
+        route = self._routes.get(url)
+        if route is None or route[0].pool is None:  # unknown, or a pool the manager has since closed
+            if self._proxied and url.startswith("http:"):
+                return self._pool, url
+            route = self._routes[url] = (self._pool.connection_from_url(url), parse_url(url).request_uri)
+        return route
 
     def mount(self, *_: Any) -> None:
         """Adapters are requests' business; this session has its own pool."""
 
     def close(self) -> None:
         self._pool.clear()
+
+
+class _OneWrite:
+    """A request in one write instead of two: http.client sends the head with one send() (in endheaders) and
+    urllib3 the body with another, so the server wakes up twice per request. The head is held and leaves with
+    the body, or before the answer is awaited when there is no body. A connection not yet open is opened
+    first, so a proxy tunnel's CONNECT still goes out on its own."""
+
+    _holding = False
+    _held: bytes | None = None
+
+    def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
+        self._holding = message_body is None  # a body given here leaves in the same send() anyway
+        try:
+            super().endheaders(message_body, encode_chunked=encode_chunked)  # type: ignore[misc]
+        finally:
+            self._holding = False
+
+    def send(self, data: Any) -> None:
+        if self._holding and isinstance(data, bytes):
+            self._held = data
+            return
+        held, self._held = self._held, None
+        if held is not None:
+            if self.sock is None:  # type: ignore[attr-defined]
+                self.connect()  # type: ignore[attr-defined]
+            data = held + bytes(data)
+        super().send(data)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        if self._held is not None:
+            self.send(b"")
+        return super().getresponse()  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._held = None
+        super().close()  # type: ignore[misc]
+
+
+class _OneWriteHTTPConnection(_OneWrite, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _OneWriteHTTPSConnection(_OneWrite, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _OneWriteHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _OneWriteHTTPConnection
+
+
+class _OneWriteHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _OneWriteHTTPSConnection
+
+
+_ONE_WRITE_POOLS = {"http": _OneWriteHTTPPool, "https": _OneWriteHTTPSPool}
 
 
 def _to_fcm(message: PushMessage) -> messaging.Message:
