@@ -7,8 +7,10 @@
 
 Sending: the same messages to the same local server (app/push/dev_fcm_server.py, its own process), first with a
 plain firebase-admin `send_each` loop (batches of 500, only the endpoint redirected), then with app.push.fcm's
-FcmSender (keep-alive pool, no per-request proxy lookup, smaller send_each calls) in BENCH_SEND_PROCESSES worker
-processes. Every message must be accepted, or the run fails.
+FcmSender (firebase-admin's `messaging.send` on BENCH_SEND_THREADS persistent threads, default the config's
+FCM_SEND_THREADS, over its lean keep-alive session) in BENCH_SEND_PROCESSES (2) processes. Both are timed from the
+first message to the last answer (our processes start, import and warm up before a barrier). Every message must
+be accepted, or the run fails. BENCH_SEND_MESSAGES (6000) messages in each.
 Segment: 1,000,000 guests (a third with checked-out stays, half consenting, 40 % with a live token), then the
 segment "past guests who consented, speak Russian and have a live token" is counted, and streamed by keyset in
 chunks while the peak RSS is watched. Prints one JSON line per figure and a markdown table to paste.
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 SEND_MESSAGES = int(os.environ.get("BENCH_SEND_MESSAGES", "6000"))
 SEND_PROCESSES = int(os.environ.get("BENCH_SEND_PROCESSES", "2"))
-SEND_THREADS = int(os.environ.get("BENCH_SEND_THREADS", "2"))
+SEND_THREADS = int(os.environ.get("BENCH_SEND_THREADS", "0"))  # 0: the config's FCM_SEND_THREADS
 GUESTS = int(os.environ.get("BENCH_GUESTS", "1000000"))
 
 
@@ -86,6 +88,7 @@ def bench_send() -> dict:
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     workers: list = []
+    threads = SEND_THREADS or _config_send_threads()
     try:
         _wait_for_port(port)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -95,7 +98,7 @@ def bench_send() -> dict:
         # importing firebase-admin in each (about 0.5 s) happen before, behind a barrier.
         context = get_context("spawn")
         ready, queue = context.Barrier(SEND_PROCESSES + 1), context.Queue()
-        workers = [context.Process(target=_sender_worker, args=(url, share, i * share, SEND_THREADS, ready, queue))
+        workers = [context.Process(target=_sender_worker, args=(url, share, i * share, threads, ready, queue))
                    for i in range(SEND_PROCESSES)]
         for worker in workers:
             worker.start()
@@ -114,12 +117,18 @@ def bench_send() -> dict:
     result = {
         "messages": SEND_MESSAGES, "plain_ok": plain_ok, "plain_per_s": round(plain_ok / plain_seconds),
         "ours_ok": ours_ok, "ours_per_s": round(ours_ok / ours_seconds), "processes": SEND_PROCESSES,
-        "threads": SEND_THREADS,
+        "threads": threads,
     }
     result["ratio"] = round(result["ours_per_s"] / result["plain_per_s"], 2)
     result["load_average"] = os.getloadavg()[0]
     result["pass"] = plain_ok == ours_ok == share * SEND_PROCESSES == SEND_MESSAGES and result["ratio"] >= 3
     return result
+
+
+def _config_send_threads() -> int:
+    from config import Config
+
+    return Config.FCM_SEND_THREADS
 
 
 def _wait_for_port(port: int) -> None:
