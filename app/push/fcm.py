@@ -175,6 +175,7 @@ class _Workers:
 
     def _start(self, wanted: int) -> None:
         with self._lock:
+            self._threads = [thread for thread in self._threads if thread.is_alive()]  # none should die; if one did
             while len(self._threads) < wanted:
                 thread = threading.Thread(target=self._run, name=f"fcm-send-{len(self._threads) + 1}", daemon=True)
                 thread.start()
