@@ -13,14 +13,17 @@ with `dead-` are always unregistered, so a developer can try pruning by hand. Me
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import itertools
 import json
 import logging
 import re
+import socket
 import threading
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -121,65 +124,178 @@ class FcmState:
         return rule
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: firebase-admin reuses its connections
-    disable_nagle_algorithm = True  # headers and body leave at once, not 40 ms apart (delayed ACK)
-    server: FcmServer
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_MAX_HEAD = 64 * 1024  # a request head larger than this is refused (431) and the connection closed
+_NOT_FOUND = {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}}
+_UNAUTHENTICATED = {"error": {"code": 401, "message": "Missing credentials", "status": "UNAUTHENTICATED"}}
 
-    def do_POST(self) -> None:
-        match = SEND_PATH.match(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        if match is None:
-            self._reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection: just enough of the protocol for firebase-admin and curl.
+
+    Why not http.server: a thread per connection and the email package's header parser cost about 0.25 ms of CPU
+    per request, as much as a third of what the sender under test spends per message, on the same cores
+    (bench/push-RESULTS.md). FCM itself does not share our CPU, so the local server should cost as little as it can.
+    Requests are framed by Content-Length (firebase-admin always sends one); chunked request bodies are refused
+    (411), as http.server did not read them either. Pipelined requests are answered in order.
+    """
+
+    def __init__(self, server: FcmServer) -> None:
+        self._server = server
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._head: tuple[str, str, dict[str, str], bool, int] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        if self._server._stopped is not None and self._server._stopped.is_set():
+            transport.abort()  # accepted while stopping
             return
-        if not self.headers.get("Authorization", "").startswith("Bearer "):
-            self._reply(401, {"error": {"code": 401, "message": "Missing credentials", "status": "UNAUTHENTICATED"}})
-            return
+        self._server._connections.add(transport)  # asyncio sets TCP_NODELAY: each answer leaves at once
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server._connections.discard(self._transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer + data if self._buffer else data
+        while buffer:
+            if self._head is None:  # a head that arrived before its body is parsed once, not again per segment
+                end = buffer.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buffer) > _MAX_HEAD:
+                        self._close_with(431, "Request header too large")
+                        return
+                    break
+                self._head = self._read_head(buffer[:end])
+                if self._head is None:
+                    return
+                buffer = buffer[end + 4:]
+            method, target, headers, keep_alive, length = self._head
+            if len(buffer) < length:
+                break
+            self._head = None
+            body, buffer = buffer[:length], buffer[length:]
+            status, answer, extra = self._server.respond(method, target, headers, body)
+            self._write(status, answer, extra, keep_alive)
+            if not keep_alive:
+                return
+        self._buffer = buffer
+
+    def _read_head(self, head: bytes) -> tuple[str, str, dict[str, str], bool, int] | None:
+        """(method, target, headers, keep-alive, body length), or None after answering a request we refuse."""
+        request = _parse_head(head)
+        if request is None:
+            self._close_with(400, "Malformed request")
+            return None
+        if "transfer-encoding" in request[2]:
+            self._close_with(411, "Content-Length required")
+            return None
         try:
-            body = json.loads(raw or b"{}")
+            length = int(request[2].get("content-length") or 0)
         except ValueError:
-            body = None
-        status, answer, headers = self.server.state.handle(match["project"], body)
-        self._reply(status, answer, headers)
+            length = -1
+        if length < 0:
+            self._close_with(400, "Bad Content-Length")
+            return None
+        return *request, length
 
-    def do_GET(self) -> None:
-        if self.path != "/__dev/messages":
-            self._reply(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
-            return
-        state = self.server.state
-        self._reply(200, {"accepted": state.accepted, "latest": list(state.messages)[-100:]})
+    def _write(self, status: int, answer: dict[str, Any], extra: dict[str, str], keep_alive: bool) -> None:
+        data = json.dumps(answer).encode()
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", "Content-Type: application/json; charset=UTF-8",
+                 f"Content-Length: {len(data)}"]
+        lines.extend(f"{name}: {value}" for name, value in extra.items())
+        if not keep_alive:
+            lines.append("Connection: close")
+        lines.append("\r\n")
+        self._transport.write("\r\n".join(lines).encode("latin-1") + data)  # one write: no delayed-ACK wait
+        if not keep_alive:
+            self._transport.close()
 
-    def _reply(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self._headers_buffer.append(b"\r\n")  # end_headers() without its flush: one write for the whole answer
-        self._headers_buffer.append(data)
-        self.flush_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("fcm-dev: " + format, *args)
+    def _close_with(self, status: int, message: str) -> None:
+        self._buffer, self._head = b"", None
+        self._write(status, {"error": {"code": status, "message": message, "status": "INVALID_ARGUMENT"}}, {},
+                    keep_alive=False)
 
 
-class FcmServer(ThreadingHTTPServer):
-    """`FcmServer(("127.0.0.1", 0))` binds an ephemeral port; `.url` is the base URL to configure as FCM_ENDPOINT."""
+def _parse_head(head: bytes) -> tuple[str, str, dict[str, str], bool] | None:
+    """(method, target, headers with lower-case names, keep-alive) or None when the head is malformed."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        return None
+    headers = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip():
+            return None
+        headers[name.lower()] = value.strip()
+    connection = headers.get("connection", "").lower()
+    keep_alive = "close" not in connection if parts[2] == "HTTP/1.1" else "keep-alive" in connection
+    return parts[0], parts[1], headers, keep_alive
 
-    daemon_threads = True
-    request_queue_size = 256
+
+class FcmServer:
+    """`FcmServer(("127.0.0.1", 0))` binds an ephemeral port; `.url` is the base URL to configure as FCM_ENDPOINT.
+
+    An asyncio server on one thread (`start()` for tests, `serve_forever()` for the command line). The socket is
+    bound in the constructor, so `server_address` and `url` are known before it serves.
+    """
 
     def __init__(self, address: tuple[str, int] = ("127.0.0.1", 0), *, keep: int | None = None) -> None:
-        super().__init__(address, _Handler)
         self.state = FcmState(keep=keep)
+        self._socket = socket.create_server(address, backlog=256, reuse_port=False)
+        self.server_address = self._socket.getsockname()
+        self._connections: set[asyncio.BaseTransport] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()
 
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
+
+    def respond(self, method: str, target: str, headers: dict[str, str],
+                body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The answer to one request: (status, JSON body, extra headers)."""
+        if method == "GET" and target == "/__dev/messages":
+            return 200, {"accepted": self.state.accepted, "latest": list(self.state.messages)[-100:]}, {}
+        match = SEND_PATH.match(target) if method == "POST" else None
+        if match is None:
+            return 404, _NOT_FOUND, {}
+        if not headers.get("authorization", "").startswith("Bearer "):
+            return 401, _UNAUTHENTICATED, {}
+        try:
+            message = json.loads(body or b"{}")
+        except ValueError:
+            message = None
+        return self.state.handle(match["project"], message)
+
+    async def _serve(self) -> None:
+        server = await asyncio.get_running_loop().create_server(lambda: _Connection(self), sock=self._socket)
+        async with server:
+            await self._stopped.wait()
+            # Connections accepted just now are set up by tasks of their own, which fail (and leak the socket)
+            # if the server is closed first: let them finish (connection_made aborts them, as we are stopping).
+            current = asyncio.current_task()
+            while pending := [task for task in asyncio.all_tasks() if task is not current]:
+                await asyncio.gather(*pending, return_exceptions=True)
+            server.close()  # no await since the last check: nothing was accepted in between
+            for transport in list(self._connections):
+                transport.abort()
+            await asyncio.sleep(0)  # abort() closes each socket on the loop's next turn: let it run
+
+    def serve_forever(self) -> None:
+        """Serve on this thread until `stop()` (from another thread) or Ctrl-C."""
+        loop = asyncio.new_event_loop()
+        self._stopped = asyncio.Event()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.close()
+            self._done.set()
 
     def start(self) -> FcmServer:
         """Serve on a background thread (tests)."""
@@ -188,10 +304,19 @@ class FcmServer(ThreadingHTTPServer):
         return self
 
     def stop(self) -> None:
-        self.shutdown()
-        self.server_close()
+        """Stop serving, close the listening socket and every open connection (clients then see it gone)."""
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            while self._loop is None and self._thread.is_alive():  # started, loop not made yet
+                self._done.wait(0.01)
+        loop, stopped = self._loop, self._stopped
+        if loop is not None and stopped is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended
+                loop.call_soon_threadsafe(stopped.set)
+            self._done.wait(timeout=5)
+        self.server_close()
+
+    def server_close(self) -> None:
+        self._socket.close()
 
 
 def main(argv: list[str] | None = None) -> None:

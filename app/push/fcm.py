@@ -1,8 +1,9 @@
 """The FCM adapter: the ONLY module that imports firebase_admin. Plain dataclasses in, plain dataclasses out.
 
 Facts it relies on (firebase-admin 7.x):
-- `messaging.send_each` takes at most 500 messages and makes one HTTP request per message on a thread pool
-  (`send_all`/`send_multicast` hit a removed endpoint and are not used).
+- FCM v1 takes one message per HTTP request. `messaging.send_each` (at most 500 messages) is `send`'s request on
+  a thread pool it makes per call; we make the same `send` calls on persistent threads (FcmSender).
+  `send_all`/`send_multicast` hit a removed endpoint and are not used.
 - The endpoint is built once per firebase App, in `_MessagingService.__init__`, from the class attribute FCM_URL
   into the instance attribute `_fcm_url`. There is no public option for it, so development and tests point that
   instance's `_fcm_url` at a local server (app/push/dev_fcm_server.py); the class attribute is left alone, so
@@ -18,21 +19,23 @@ from __future__ import annotations
 import itertools
 import json as _json
 import logging
+import queue
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import getproxies
 
 import firebase_admin
 import requests
+import urllib3
 from firebase_admin import credentials, exceptions, messaging
 from google.auth import credentials as google_credentials
-from urllib3.util import retry
+from urllib3.util import parse_url, retry
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 500  # send_each refuses more
 _names = itertools.count(1)
 
 
@@ -80,34 +83,115 @@ class LocalCredential(credentials.Base):
 
 
 class FcmSender:
-    """Sends through the real firebase-admin library, to FCM or to the endpoint given (a local server)."""
+    """Sends through the real firebase-admin library, to FCM or to the endpoint given (a local server).
+
+    Each message is one `messaging.send` (FCM v1 takes one message per HTTP request; `send_each` is the same call
+    on a thread pool it creates per call, one thread per message). Our `threads` persistent workers make those
+    calls instead: starting a thread per message cost about 0.15 ms of CPU, a fifth of a message's
+    (bench/push-RESULTS.md). The library encodes the message, sends it and maps FCM's errors exactly as in
+    `send_each`, whose SendResponse is built from the same `send` answer and the same exceptions.
+    """
 
     def __init__(self, *, project_id: str, endpoint: str | None = None, credentials_file: str | None = None,
-                 timeout: float = 10.0, pool_size: int = 64, chunk: int = MAX_BATCH) -> None:
-        self._chunk = max(1, min(chunk, MAX_BATCH))
+                 timeout: float = 10.0, pool_size: int = 64, threads: int = 16) -> None:
         credential = credentials.Certificate(credentials_file) if credentials_file else LocalCredential()
         self._app = firebase_admin.initialize_app(
             credential, {"projectId": project_id, "httpTimeout": timeout}, name=f"push-sender-{next(_names)}")
         if endpoint:
             _point_at(self._app, endpoint.rstrip("/"), project_id)
         # A configured endpoint is reached directly (no proxy lookup); FCM itself through HTTPS_PROXY if set.
-        _use_lean_transport(self._app, credential, pool_size=pool_size, direct=bool(endpoint))
+        _use_lean_transport(self._app, credential, pool_size=max(pool_size, threads), direct=bool(endpoint))
+        self._workers = _Workers(max(1, threads))
 
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
-        """Send every message (in send_each calls of `chunk` <= 500); one result per message, in order."""
-        results: list[PushResult] = []
-        for start in range(0, len(messages), self._chunk):
-            with warnings.catch_warnings():
-                # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
-                # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
-                warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
-                batch = [_to_fcm(message) for message in messages[start:start + self._chunk]]
-            response = messaging.send_each(batch, app=self._app)
-            results.extend(_result(item) for item in response.responses)
+        """Send every message; one result per message, in order. FCM's answers (errors included) are results;
+        anything else (a message the library refuses to encode) is raised once every message has been tried."""
+        with warnings.catch_warnings():
+            # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
+            # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
+            warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+            batch = [_to_fcm(message) for message in messages]
+        results = self._workers.map(self._send_one, batch)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return results
 
+    def _send_one(self, message: messaging.Message) -> PushResult | Exception:
+        try:
+            return PushResult(message_id=messaging.send(message, app=self._app))
+        except exceptions.FirebaseError as error:
+            return _classify(error)
+        except Exception as error:  # handed to the caller's thread by send()
+            return error
+
     def close(self) -> None:
+        self._workers.close()
         firebase_admin.delete_app(self._app)
+
+
+class _Workers:
+    """A fixed set of threads that run one function over a list, the caller's thread taking part.
+
+    Cheaper per item than concurrent.futures (no Future, no queue item per message): the workers take the next
+    index from a shared counter (itertools.count is atomic under the GIL) until the list is done. Threads start
+    on first use and stop at close().
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        results: list[Any] = [None] * len(items)
+        indices = itertools.count()
+        count = len(items)
+
+        def work() -> None:
+            for index in indices:
+                if index >= count:
+                    return
+                results[index] = function(items[index])
+
+        helpers = min(self._size, count) - 1
+        if helpers > 0:
+            self._start(helpers)
+            finished = threading.Semaphore(0)
+
+            def job() -> None:
+                try:
+                    work()
+                finally:
+                    finished.release()
+
+            for _ in range(helpers):
+                self._jobs.put(job)
+        work()
+        for _ in range(max(helpers, 0)):
+            finished.acquire()
+        return results
+
+    def _start(self, wanted: int) -> None:
+        with self._lock:
+            self._threads = [thread for thread in self._threads if thread.is_alive()]  # none should die; if one did
+            while len(self._threads) < wanted:
+                thread = threading.Thread(target=self._run, name=f"fcm-send-{len(self._threads) + 1}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def close(self) -> None:
+        with self._lock:
+            for _ in self._threads:
+                self._jobs.put(None)
+            for thread in self._threads:
+                thread.join(timeout=5)
+            self._threads.clear()
 
 
 class LoggingSender:
@@ -149,12 +233,11 @@ class _LeanSession:
     requests.Response and failures are raised as requests exceptions, so the library's error mapping (FCM error
     codes, Retry-After, unavailable) is unchanged. Authorization comes from the google-auth credential, which
     refreshes its token when due. Retries on 5xx are ours (durable, with back-off); the pool retries a dropped
-    connection once. One keep-alive connection per send_each worker thread, up to `pool_size`.
+    connection once. One keep-alive connection per sending thread, up to `pool_size`.
     """
 
     def __init__(self, credential: google_credentials.Credentials, *, pool_size: int, direct: bool) -> None:
         import certifi
-        import urllib3
         from google.auth.transport.requests import Request
 
         self._credential = credential
@@ -164,12 +247,13 @@ class _LeanSession:
         proxy = None if direct else getproxies().get("https")  # the proxy requests would have used
         options = {"maxsize": pool_size, "block": False, "ca_certs": certifi.where()}
         self._pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        self._pool.pool_classes_by_scheme = _ONE_WRITE_POOLS  # urllib3's hook for the pool (and connection) class
+        self._proxied = bool(proxy)
+        self._routes: dict[str, tuple[Any, str]] = {}  # url -> (connection pool, request target)
         self.headers: dict[str, str] = {}
 
     def request(self, method: str, url: str, *, json: Any = None, data: Any = None,
                 headers: dict[str, str] | None = None, timeout: float | None = None, **_: Any) -> requests.Response:
-        import urllib3
-
         send_headers = {**self.headers, **(headers or {})}
         self._credential.before_request(self._refresh_request, method, url, send_headers)
         body = data
@@ -177,23 +261,91 @@ class _LeanSession:
             body = _json.dumps(json, separators=(",", ":")).encode()
             send_headers["Content-Type"] = "application/json; charset=UTF-8"
         try:
-            answer = self._pool.request(method.upper(), url, body=body, headers=send_headers, timeout=timeout,
-                                        retries=self._retries, preload_content=True)
+            pool, target = self._route(url)
+            answer = pool.urlopen(method.upper(), target, body=body, headers=send_headers, timeout=timeout,
+                                  retries=self._retries, redirect=False, assert_same_host=False,
+                                  preload_content=True)
         except urllib3.exceptions.TimeoutError as error:
             raise requests.exceptions.Timeout(str(error)) from error
         except urllib3.exceptions.HTTPError as error:
             raise requests.exceptions.ConnectionError(str(error)) from error
         response = requests.Response()
         response.status_code, response.reason, response.url = answer.status, answer.reason, url
-        response.headers = requests.structures.CaseInsensitiveDict(answer.headers)
+        response.headers = answer.headers  # urllib3's HTTPHeaderDict: case-insensitive, like requests' own
         response._content, response.encoding = answer.data, "utf-8"
         return response
+
+    def _route(self, url: str) -> tuple[Any, str]:
+        """The connection pool and request target of `url`, looked up once per URL (PoolManager.urlopen parses the
+        URL and normalises a pool key on every call). A plain-http URL through a proxy goes the manager's way."""
+        route = self._routes.get(url)
+        if route is None or route[0].pool is None:  # unknown, or a pool the manager has since closed
+            if self._proxied and url.startswith("http:"):
+                return self._pool, url
+            route = self._routes[url] = (self._pool.connection_from_url(url), parse_url(url).request_uri)
+        return route
 
     def mount(self, *_: Any) -> None:
         """Adapters are requests' business; this session has its own pool."""
 
     def close(self) -> None:
         self._pool.clear()
+
+
+class _OneWrite:
+    """A request in one write instead of two: http.client sends the head with one send() (in endheaders) and
+    urllib3 the body with another, so the server wakes up twice per request. The head is held and leaves with
+    the body, or before the answer is awaited when there is no body. A connection not yet open is opened
+    first, so a proxy tunnel's CONNECT still goes out on its own."""
+
+    _holding = False
+    _held: bytes | None = None
+
+    def endheaders(self, message_body: Any = None, *, encode_chunked: bool = False) -> None:
+        self._holding = message_body is None  # a body given here leaves in the same send() anyway
+        try:
+            super().endheaders(message_body, encode_chunked=encode_chunked)  # type: ignore[misc]
+        finally:
+            self._holding = False
+
+    def send(self, data: Any) -> None:
+        if self._holding and isinstance(data, bytes):
+            self._held = data
+            return
+        held, self._held = self._held, None
+        if held is not None:
+            if self.sock is None:  # type: ignore[attr-defined]
+                self.connect()  # type: ignore[attr-defined]
+            data = held + bytes(data)
+        super().send(data)  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        if self._held is not None:
+            self.send(b"")
+        return super().getresponse()  # type: ignore[misc]
+
+    def close(self) -> None:
+        self._held = None
+        super().close()  # type: ignore[misc]
+
+
+class _OneWriteHTTPConnection(_OneWrite, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _OneWriteHTTPSConnection(_OneWrite, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _OneWriteHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _OneWriteHTTPConnection
+
+
+class _OneWriteHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _OneWriteHTTPSConnection
+
+
+_ONE_WRITE_POOLS = {"http": _OneWriteHTTPPool, "https": _OneWriteHTTPSPool}
 
 
 def _to_fcm(message: PushMessage) -> messaging.Message:
@@ -204,12 +356,6 @@ def _to_fcm(message: PushMessage) -> messaging.Message:
         android=messaging.AndroidConfig(priority="high"),
         apns=messaging.APNSConfig(payload=messaging.APNSPayload(aps=messaging.Aps(sound="default"))),
     )
-
-
-def _result(response: messaging.SendResponse) -> PushResult:
-    if response.success:
-        return PushResult(message_id=response.message_id)
-    return _classify(response.exception)
 
 
 def _classify(error: exceptions.FirebaseError | None) -> PushResult:
@@ -256,7 +402,7 @@ def build_sender(config: dict[str, Any]) -> FcmSender | LoggingSender:
     return FcmSender(project_id=config["FCM_PROJECT_ID"], endpoint=config.get("FCM_ENDPOINT") or None,
                      credentials_file=config.get("FCM_CREDENTIALS_FILE") or None,
                      timeout=config["FCM_TIMEOUT_SECONDS"], pool_size=config["FCM_HTTP_POOL"],
-                     chunk=config["FCM_SEND_EACH_SIZE"])
+                     threads=config["FCM_SEND_THREADS"])
 
 
 def sender() -> FcmSender | LoggingSender:

@@ -405,3 +405,31 @@ def test_flask_push_send_sends_the_due_pushes(app, fcm):
     result = app.test_cli_runner().invoke(args=["push", "send"])
     assert result.exit_code == 0 and "sent 1" in result.output
     assert len(fcm.state.tokens()) == 1
+
+
+def test_sender_threads_give_one_result_per_message_in_order(fcm):
+    """The sender's worker threads answer each message at its own place, FCM's errors included."""
+    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, threads=4)
+    try:
+        messages = [push_fcm.PushMessage(token=f"order-token-{n:03d}-abcdefghij", title="t", body="b")
+                    for n in range(60)]
+        for message in messages[::7]:
+            fcm.state.answer(message.token, "unregistered")
+        results = sender.send(messages)
+    finally:
+        sender.close()
+    assert [result.error for result in results] == ["unregistered" if n % 7 == 0 else None for n in range(60)]
+    assert sorted(fcm.state.tokens()) == sorted(m.token for n, m in enumerate(messages) if n % 7)
+    assert len({result.message_id for result in results if result.ok}) == 60 - 9
+
+
+def test_sender_raises_what_the_library_refuses_to_encode_after_trying_every_message(fcm):
+    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, threads=2)
+    good = [push_fcm.PushMessage(token=f"good-token-{n}-abcdefghij", title="t", body="b") for n in range(3)]
+    bad = push_fcm.PushMessage(token="bad-data-token-abcdefghij", title="t", body="b", data={"n": 1})  # not a str
+    try:
+        with pytest.raises(ValueError):
+            sender.send([good[0], bad, *good[1:]])
+    finally:
+        sender.close()
+    assert sorted(fcm.state.tokens()) == sorted(m.token for m in good)
