@@ -169,9 +169,9 @@ class Config:
     FCM_CREDENTIALS_FILE = _env("FCM_CREDENTIALS_FILE", "")  # service account JSON (production)
     FCM_TIMEOUT_SECONDS = _env_int("FCM_TIMEOUT_SECONDS", 10)
     FCM_HTTP_POOL = _env_int("FCM_HTTP_POOL", 64)
-    # Threads of a sender process making firebase-admin's HTTP calls at once (app/push/fcm.py): enough to cover
-    # FCM's round trip; every extra thread costs CPU in GIL hand-offs (bench/push-RESULTS.md).
-    FCM_SEND_THREADS = _env_int("FCM_SEND_THREADS", 16)
+    # Messages per firebase-admin send_each call (app/push/fcm.py), which starts a thread per message: a sender
+    # process's HTTP requests in flight. Enough to cover FCM's round trip; more processes add throughput.
+    FCM_SEND_EACH_SIZE = _env_int("FCM_SEND_EACH_SIZE", 16)
     PUSH_BATCH_SIZE = _env_int("PUSH_BATCH_SIZE", 500)  # send_each takes at most 500
     PUSH_MAX_BATCHES_PER_RUN = _env_int("PUSH_MAX_BATCHES_PER_RUN", 200)
     PUSH_MAX_ATTEMPTS = _env_int("PUSH_MAX_ATTEMPTS", 8)

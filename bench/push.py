@@ -7,8 +7,8 @@
 
 Sending: the same messages to the same local server (app/push/dev_fcm_server.py, its own process), first with a
 plain firebase-admin `send_each` loop (batches of 500, only the endpoint redirected), then with app.push.fcm's
-FcmSender (firebase-admin's `messaging.send` on BENCH_SEND_THREADS persistent threads, default the config's
-FCM_SEND_THREADS, over its lean keep-alive session) in BENCH_SEND_PROCESSES (2) processes. Both are timed from the
+FcmSender (firebase-admin's `send_each` in calls of BENCH_SEND_EACH_SIZE messages, default the config's
+FCM_SEND_EACH_SIZE, over its lean keep-alive session) in BENCH_SEND_PROCESSES (2) processes. Both are timed from the
 first message to the last answer (our processes start, import and warm up before a barrier). Every message must
 be accepted, or the run fails. BENCH_SEND_MESSAGES (6000) messages in each.
 Segment: 1,000,000 guests (a third with checked-out stays, half consenting, 40 % with a live token), then the
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 SEND_MESSAGES = int(os.environ.get("BENCH_SEND_MESSAGES", "6000"))
 SEND_PROCESSES = int(os.environ.get("BENCH_SEND_PROCESSES", "2"))
-SEND_THREADS = int(os.environ.get("BENCH_SEND_THREADS", "0"))  # 0: the config's FCM_SEND_THREADS
+SEND_EACH_SIZE = int(os.environ.get("BENCH_SEND_EACH_SIZE", "0"))  # 0: the config's FCM_SEND_EACH_SIZE
 GUESTS = int(os.environ.get("BENCH_GUESTS", "1000000"))
 
 
@@ -68,12 +68,12 @@ def _plain_loop(url: str, count: int) -> tuple[int, float]:
     return ok, time.perf_counter() - started
 
 
-def _sender_worker(url: str, count: int, offset: int, threads: int, ready: Any, outcomes: Any) -> None:
+def _sender_worker(url: str, count: int, offset: int, per_call: int, ready: Any, outcomes: Any) -> None:
     """One sender process: set up and warm up, wait until every sender is ready, send, report (ok, seconds)."""
     from app.push.fcm import FcmSender
 
     warnings.simplefilter("ignore", DeprecationWarning)
-    sender = FcmSender(project_id="bench", endpoint=url, threads=threads)
+    sender = FcmSender(project_id="bench", endpoint=url, per_call=per_call)
     sender.send(_messages(20, offset=10_000_000 + offset))  # warm the connections
     messages = _messages(count, offset)
     ready.wait()
@@ -88,7 +88,7 @@ def bench_send() -> dict:
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     workers: list = []
-    threads = SEND_THREADS or _config_send_threads()
+    per_call = SEND_EACH_SIZE or _config_send_each_size()
     try:
         _wait_for_port(port)
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -98,7 +98,7 @@ def bench_send() -> dict:
         # importing firebase-admin in each (about 0.5 s) happen before, behind a barrier.
         context = get_context("spawn")
         ready, queue = context.Barrier(SEND_PROCESSES + 1), context.Queue()
-        workers = [context.Process(target=_sender_worker, args=(url, share, i * share, threads, ready, queue))
+        workers = [context.Process(target=_sender_worker, args=(url, share, i * share, per_call, ready, queue))
                    for i in range(SEND_PROCESSES)]
         for worker in workers:
             worker.start()
@@ -117,7 +117,7 @@ def bench_send() -> dict:
     result = {
         "messages": SEND_MESSAGES, "plain_ok": plain_ok, "plain_per_s": round(plain_ok / plain_seconds),
         "ours_ok": ours_ok, "ours_per_s": round(ours_ok / ours_seconds), "processes": SEND_PROCESSES,
-        "threads": threads,
+        "send_each_size": per_call,
     }
     result["ratio"] = round(result["ours_per_s"] / result["plain_per_s"], 2)
     result["load_average"] = os.getloadavg()[0]
@@ -125,10 +125,10 @@ def bench_send() -> dict:
     return result
 
 
-def _config_send_threads() -> int:
+def _config_send_each_size() -> int:
     from config import Config
 
-    return Config.FCM_SEND_THREADS
+    return Config.FCM_SEND_EACH_SIZE
 
 
 def _wait_for_port(port: int) -> None:

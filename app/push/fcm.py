@@ -1,8 +1,8 @@
 """The FCM adapter: the ONLY module that imports firebase_admin. Plain dataclasses in, plain dataclasses out.
 
 Facts it relies on (firebase-admin 7.x):
-- FCM v1 takes one message per HTTP request. `messaging.send_each` (at most 500 messages) is `send`'s request on
-  a thread pool it makes per call; we make the same `send` calls on persistent threads (FcmSender).
+- FCM v1 takes one message per HTTP request. `messaging.send_each` (at most 500 messages) makes those requests
+  on a thread pool it starts per call, one thread per message; FcmSender calls it with FCM_SEND_EACH_SIZE messages.
   `send_all`/`send_multicast` hit a removed endpoint and are not used.
 - The endpoint is built once per firebase App, in `_MessagingService.__init__`, from the class attribute FCM_URL
   into the instance attribute `_fcm_url`. There is no public option for it, so development and tests point that
@@ -19,10 +19,8 @@ from __future__ import annotations
 import itertools
 import json as _json
 import logging
-import queue
-import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.request import getproxies
@@ -37,6 +35,7 @@ from urllib3.util import parse_url, retry
 log = logging.getLogger(__name__)
 
 _names = itertools.count(1)
+MAX_PER_CALL = 500  # firebase-admin's limit for send_each
 
 
 @dataclass(frozen=True)
@@ -85,113 +84,59 @@ class LocalCredential(credentials.Base):
 class FcmSender:
     """Sends through the real firebase-admin library, to FCM or to the endpoint given (a local server).
 
-    Each message is one `messaging.send` (FCM v1 takes one message per HTTP request; `send_each` is the same call
-    on a thread pool it creates per call, one thread per message). Our `threads` persistent workers make those
-    calls instead: starting a thread per message cost about 0.15 ms of CPU, a fifth of a message's
-    (bench/push-RESULTS.md). The library encodes the message, sends it and maps FCM's errors exactly as in
-    `send_each`, whose SendResponse is built from the same `send` answer and the same exceptions.
+    Messages go out in `messaging.send_each` calls of `per_call` messages (at most 500, the library's limit). FCM v1
+    takes one message per HTTP request, and `send_each` makes those requests at once on a thread pool it starts per
+    call, one thread per message: `per_call` is how many requests a sender process has in flight. It is kept well
+    under 500 because each call waits for its slowest answer and each thread needs its own keep-alive connection
+    (`pool_size`); more throughput comes from more sender processes (`flask push send --loop`), see
+    docs/decisions.md "Push: sending".
     """
 
     def __init__(self, *, project_id: str, endpoint: str | None = None, credentials_file: str | None = None,
-                 timeout: float = 10.0, pool_size: int = 64, threads: int = 16) -> None:
+                 timeout: float = 10.0, pool_size: int = 64, per_call: int = 16) -> None:
+        self._per_call = max(1, min(per_call, MAX_PER_CALL))
         credential = credentials.Certificate(credentials_file) if credentials_file else LocalCredential()
         self._app = firebase_admin.initialize_app(
             credential, {"projectId": project_id, "httpTimeout": timeout}, name=f"push-sender-{next(_names)}")
         if endpoint:
             _point_at(self._app, endpoint.rstrip("/"), project_id)
         # A configured endpoint is reached directly (no proxy lookup); FCM itself through HTTPS_PROXY if set.
-        _use_lean_transport(self._app, credential, pool_size=max(pool_size, threads), direct=bool(endpoint))
-        self._workers = _Workers(max(1, threads))
+        _use_lean_transport(self._app, credential, pool_size=max(pool_size, self._per_call), direct=bool(endpoint))
 
     def send(self, messages: Sequence[PushMessage]) -> list[PushResult]:
         """Send every message; one result per message, in order. FCM's answers (errors included) are results;
-        anything else (a message the library refuses to encode) is raised once every message has been tried."""
+        a message the library refuses to encode is raised once every other message has been tried."""
         with warnings.catch_warnings():
             # 7.x deprecates `token` for Firebase installation ids (`fid`); the app registers FCM tokens,
             # which FCM v1 still takes. Moving to fids is a change of what the app registers (decisions.md).
             warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
             batch = [_to_fcm(message) for message in messages]
-        results = self._workers.map(self._send_one, batch)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        results: list[PushResult] = []
+        refused: ValueError | None = None
+        for start in range(0, len(batch), self._per_call):
+            chunk = batch[start:start + self._per_call]
+            try:
+                results.extend(_result(answer) for answer in self._send_each(chunk))
+            except ValueError as error:
+                # send_each encodes the whole call before sending any of it: one bad message stops its
+                # neighbours. Send them one by one so only the bad one is left out (a bug of ours, raised).
+                refused = error
+                for message in chunk:
+                    try:
+                        results.extend(_result(answer) for answer in self._send_each([message]))
+                    except ValueError as single:
+                        refused = single
+        if refused is not None:
+            raise refused
         return results
 
-    def _send_one(self, message: messaging.Message) -> PushResult | Exception:
-        try:
-            return PushResult(message_id=messaging.send(message, app=self._app))
-        except exceptions.FirebaseError as error:
-            return _classify(error)
-        except Exception as error:  # handed to the caller's thread by send()
-            return error
+    def _send_each(self, messages: list[messaging.Message]) -> list[messaging.SendResponse]:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Message.token is deprecated", DeprecationWarning)
+            return messaging.send_each(messages, app=self._app).responses
 
     def close(self) -> None:
-        self._workers.close()
         firebase_admin.delete_app(self._app)
-
-
-class _Workers:
-    """A fixed set of threads that run one function over a list, the caller's thread taking part.
-
-    Cheaper per item than concurrent.futures (no Future, no queue item per message): the workers take the next
-    index from a shared counter (itertools.count is atomic under the GIL) until the list is done. Threads start
-    on first use and stop at close().
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
-        self._lock = threading.Lock()
-
-    def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
-        results: list[Any] = [None] * len(items)
-        indices = itertools.count()
-        count = len(items)
-
-        def work() -> None:
-            for index in indices:
-                if index >= count:
-                    return
-                results[index] = function(items[index])
-
-        helpers = min(self._size, count) - 1
-        if helpers > 0:
-            self._start(helpers)
-            finished = threading.Semaphore(0)
-
-            def job() -> None:
-                try:
-                    work()
-                finally:
-                    finished.release()
-
-            for _ in range(helpers):
-                self._jobs.put(job)
-        work()
-        for _ in range(max(helpers, 0)):
-            finished.acquire()
-        return results
-
-    def _start(self, wanted: int) -> None:
-        with self._lock:
-            self._threads = [thread for thread in self._threads if thread.is_alive()]  # none should die; if one did
-            while len(self._threads) < wanted:
-                thread = threading.Thread(target=self._run, name=f"fcm-send-{len(self._threads) + 1}", daemon=True)
-                thread.start()
-                self._threads.append(thread)
-
-    def _run(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            job()
-
-    def close(self) -> None:
-        with self._lock:
-            for _ in self._threads:
-                self._jobs.put(None)
-            for thread in self._threads:
-                thread.join(timeout=5)
-            self._threads.clear()
 
 
 class LoggingSender:
@@ -358,6 +303,10 @@ def _to_fcm(message: PushMessage) -> messaging.Message:
     )
 
 
+def _result(answer: messaging.SendResponse) -> PushResult:
+    return PushResult(message_id=answer.message_id) if answer.success else _classify(answer.exception)
+
+
 def _classify(error: exceptions.FirebaseError | None) -> PushResult:
     detail = str(error)[:500] if error else None
     if isinstance(error, messaging.UnregisteredError):
@@ -402,7 +351,7 @@ def build_sender(config: dict[str, Any]) -> FcmSender | LoggingSender:
     return FcmSender(project_id=config["FCM_PROJECT_ID"], endpoint=config.get("FCM_ENDPOINT") or None,
                      credentials_file=config.get("FCM_CREDENTIALS_FILE") or None,
                      timeout=config["FCM_TIMEOUT_SECONDS"], pool_size=config["FCM_HTTP_POOL"],
-                     threads=config["FCM_SEND_THREADS"])
+                     per_call=config["FCM_SEND_EACH_SIZE"])
 
 
 def sender() -> FcmSender | LoggingSender:

@@ -409,7 +409,7 @@ def test_flask_push_send_sends_the_due_pushes(app, fcm):
 
 def test_sender_threads_give_one_result_per_message_in_order(fcm):
     """The sender's worker threads answer each message at its own place, FCM's errors included."""
-    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, threads=4)
+    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, per_call=4)
     try:
         messages = [push_fcm.PushMessage(token=f"order-token-{n:03d}-abcdefghij", title="t", body="b")
                     for n in range(60)]
@@ -424,7 +424,7 @@ def test_sender_threads_give_one_result_per_message_in_order(fcm):
 
 
 def test_sender_raises_what_the_library_refuses_to_encode_after_trying_every_message(fcm):
-    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, threads=2)
+    sender = push_fcm.FcmSender(project_id="hotel-test", endpoint=fcm.url, per_call=2)
     good = [push_fcm.PushMessage(token=f"good-token-{n}-abcdefghij", title="t", body="b") for n in range(3)]
     bad = push_fcm.PushMessage(token="bad-data-token-abcdefghij", title="t", body="b", data={"n": 1})  # not a str
     try:
