@@ -157,6 +157,9 @@ class Config:
     VOUCHER_SIGNING_KEY = _env("VOUCHER_SIGNING_KEY", DEV_SECRET)
     PARTNER_WEBHOOK_REQUIRE_HTTPS = _env_bool("PARTNER_WEBHOOK_REQUIRE_HTTPS", False)
     PARTNER_WEBHOOK_TIMEOUT_SECONDS = _env_int("PARTNER_WEBHOOK_TIMEOUT_SECONDS", 10)
+    # A partner that has not confirmed a booking this long after it was made (or by the experience's start,
+    # whichever comes first) is taken as declining it: the guest gets the places' money back and can book elsewhere.
+    PARTNER_CONFIRMATION_HOURS = _env_int("PARTNER_CONFIRMATION_HOURS", 24)
     # Webhooks only to public addresses (app/partners/clients.py); development and tests post to local receivers.
     PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _env_bool("PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
     PARTNER_WEBHOOK_RETRY_SECONDS = [int(s) for s in _env_list(

@@ -52,6 +52,8 @@ JOBS: list[JobSpec] = [
     JobSpec("loyalty_birthday_bonuses", "app.loyalty.jobs:award_birthday_bonuses", "cron", {"minute": 5}),
     JobSpec("loyalty_reevaluate_tiers", "app.loyalty.jobs:reevaluate_tiers", "cron", {"hour": 1, "minute": 40}),
     JobSpec("send_partner_webhooks", "app.partners.jobs:send_partner_webhooks", "interval", {"seconds": 10}, 60),
+    JobSpec("partners_decline_unanswered", "app.partners.jobs:decline_unanswered_bookings", "interval",
+            {"minutes": 5}, 120),
     JobSpec("push_event_notifications", "app.push.jobs:queue_event_notifications", "interval", {"seconds": 10}, 60),
     JobSpec("push_send_pending", "app.push.jobs:send_pending_pushes", "interval", {"seconds": 30}, 120),
     JobSpec("push_checkout_reminders", "app.push.jobs:queue_checkout_reminders", "interval", {"minutes": 15}),

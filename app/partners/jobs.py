@@ -9,7 +9,7 @@ from flask import current_app
 from app.core import clock
 from app.core.db import unit_of_work
 from app.partners.clients import WebhookClient
-from app.partners.services import webhooks
+from app.partners.services import bookings, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +31,18 @@ def send_partner_webhooks(batch: int = 50) -> int:
             webhooks.record_attempt(delivery_id=item.delivery_id, attempted_at=attempted_at,
                                     status_code=result.status_code, error=result.error)
     return len(due)
+
+
+def decline_unanswered_bookings(batch: int = 200) -> int:
+    """Pending bookings whose partner has not answered by the confirmation deadline are declined for it, each in
+    its own unit of work (one failing booking does not hold up the others). Returns how many were declined."""
+    with unit_of_work():
+        candidates = bookings.unanswered_booking_ids(now=clock.now(), limit=batch)
+    declined = 0
+    for booking_id in candidates:
+        try:
+            with unit_of_work():
+                declined += bookings.decline_unanswered(booking_id=booking_id)
+        except Exception:
+            log.exception("could not decline unanswered experience booking %s", booking_id)
+    return declined

@@ -179,6 +179,7 @@ class ExperienceBooking(IdMixin, TimestampMixin, db.Model):
         CheckConstraint("party_size > 0", name="party_size"),
         Index("ix_experience_bookings_partner_id_id", "partner_id", "id"),
         Index("ix_experience_bookings_guest_id_id", "guest_id", "id"),
+        Index("ix_experience_bookings_status_starts_at", "status", "starts_at"),  # pending ones, for the deadline
     )
 
     guest_id: Mapped[int] = mapped_column(ForeignKey("guests.id"))

@@ -16,6 +16,7 @@ from app.partners.models import (
     PaymentMethod,
     SlotStatus,
 )
+from app.partners.services.bookings import confirmation_deadline
 from app.partners.services.interests import INTERESTS
 
 CURRENCY = ma.validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code such as RUB.")
@@ -134,6 +135,12 @@ class ExperienceBookingSchema(ma.Schema):
     free_cancellation_until = ma.fields.Function(
         lambda b: (b.starts_at - timedelta(hours=b.offering.free_cancellation_hours)).isoformat())
     cancelled_at = ma.fields.DateTime(allow_none=True)
+    confirmed_at = ma.fields.DateTime(allow_none=True)
+    declined_at = ma.fields.DateTime(allow_none=True)
+    confirm_by = ma.fields.Function(
+        lambda b: confirmation_deadline(b).isoformat() if b.status == ExperienceBookingStatus.PENDING else None,
+        allow_none=True, metadata={"description": "Pending: the partner answers by then, or the booking is "
+                                                  "declined for it and a room charge credited back"})
     created_at = ma.fields.DateTime()
 
 

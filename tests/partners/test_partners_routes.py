@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.core import clock
 from app.core.auth import Role
@@ -13,7 +15,7 @@ from app.core.events import events_after
 from app.extensions import db
 from app.guests.models import ConsentPurpose, FamilyMember, GuestPreferences
 from app.guests.services.profile import record_consent
-from app.partners.models import ExperienceSlot
+from app.partners.models import ExperienceSlot, WebhookMessage
 from tests.factories import headers_for, make_guest, make_hotel, make_room, make_room_type, make_staff, make_stay
 from tests.partners.factories import make_offering, make_partner, make_slot, partner_headers
 
@@ -257,6 +259,61 @@ def test_partner_confirms_and_declines_with_its_key_and_a_foreign_key_gets_404(c
     assert late.status_code == 409 and late.json["code"] == "booking_not_pending"
     mine = client.get(f"{API}/experience-bookings/{two['id']}", headers=headers_for(world["guest"])).json
     assert mine["status"] == "declined"
+
+
+def test_a_booking_the_partner_leaves_unanswered_is_declined_for_it_and_the_guest_told(client, world):
+    from app.partners import jobs
+    from app.push.services.inbox import queue_event_notifications
+
+    guest_headers, partner = headers_for(world["guest"]), partner_headers(world["partner"])
+    endpoint = client.post(f"{API}/partner/webhooks", json={"url": "https://partner.example/hook"}, headers=partner)
+    assert endpoint.status_code == 201, endpoint.json
+    silent = book(client, world, party_size=2).json
+    answered = book(client, world, party_size=1).json
+    client.post(f"{API}/partner/bookings/{answered['id']}/actions/confirm", headers=partner)
+    made_at = datetime.fromisoformat(silent["created_at"])
+    assert datetime.fromisoformat(silent["confirm_by"]) == made_at + timedelta(hours=24)  # the slot is in 3 days
+    slot_url = f"{API}/experiences/{world['offering'].id}/slots"
+
+    with clock.frozen(made_at + timedelta(hours=23, minutes=59)):
+        assert jobs.decline_unanswered_bookings() == 0
+    with clock.frozen(made_at + timedelta(hours=24, minutes=1)):
+        assert jobs.decline_unanswered_bookings() == 1
+        assert jobs.decline_unanswered_bookings() == 0  # once
+
+    mine = client.get(f"{API}/experience-bookings/{silent['id']}", headers=guest_headers).json
+    assert mine["status"] == "declined" and mine["declined_at"] and mine["confirm_by"] is None
+    other = client.get(f"{API}/experience-bookings/{answered['id']}", headers=guest_headers).json
+    assert other["status"] == "confirmed" and other["confirm_by"] is None
+    assert [c["amount"] for c in folio(client, world)["charges"]] == [500000, 250000, -500000]
+    assert client.get(slot_url).json["items"][0]["available"] == 3  # the two places are free again
+    seen = client.get(f"{API}/partner/bookings/{silent['id']}", headers=partner).json
+    assert seen["status"] == "declined"
+    late = client.post(f"{API}/partner/bookings/{silent['id']}/actions/confirm", headers=partner)
+    assert late.status_code == 409 and late.json["code"] == "booking_not_pending"
+    told = [(m.event_type, json.loads(m.body)["data"]["id"]) for m in db.session.scalars(
+        select(WebhookMessage).where(WebhookMessage.partner_id == world["partner"].id).order_by(WebhookMessage.id))]
+    assert told[-1] == ("experience_booking.declined", silent["id"])
+
+    with unit_of_work():
+        queue_event_notifications()
+    inbox = client.get(f"{API}/me/inbox", headers=guest_headers).json["items"]
+    titles = [item["title"] for item in inbox if item["category"] == "booking"]
+    assert titles == ["Excursion not available", "Excursion confirmed"]  # newest first
+
+
+def test_a_pending_booking_waits_for_its_partner_no_later_than_the_start(client, world):
+    from app.partners import jobs
+
+    soon = make_slot(world["offering"], starts_at=clock.now() + timedelta(hours=2), capacity=2)
+    booking = book(client, {**world, "slot": soon}, party_size=1, payment="at_partner").json
+    assert datetime.fromisoformat(booking["confirm_by"]) == soon.starts_at
+    with clock.frozen(soon.starts_at - timedelta(minutes=1)):
+        assert jobs.decline_unanswered_bookings() == 0
+    with clock.frozen(soon.starts_at + timedelta(minutes=1)):
+        assert jobs.decline_unanswered_bookings() == 1
+    mine = client.get(f"{API}/experience-bookings/{booking['id']}", headers=headers_for(world["guest"])).json
+    assert mine["status"] == "declined" and mine["refunded_amount"] == 0  # nothing was charged to the room
 
 
 def test_partner_endpoints_need_a_partner_key(client, world):

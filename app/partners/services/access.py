@@ -37,9 +37,11 @@ def key_partner(key: KeyHolder) -> Partner:
     return partner
 
 
-def partner_owned(partner: Partner, model: type[Owned], object_id: int, *, what: str) -> Owned:
-    """An offering, booking or webhook endpoint of this partner; another partner's answers 404."""
-    found: Any = db.session.get(model, object_id)
+def partner_owned(partner: Partner, model: type[Owned], object_id: int, *, what: str,
+                  for_update: bool = False) -> Owned:
+    """An offering, booking or webhook endpoint of this partner; another partner's answers 404. `for_update`
+    locks the row (PostgreSQL) for a change of state that depends on what was read."""
+    found: Any = db.session.get(model, object_id, with_for_update=for_update or None)
     if found is None or found.partner_id != partner.id:
         raise NotFound(f"No such {what}.")
     return found

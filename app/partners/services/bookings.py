@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from flask import current_app
+from sqlalchemy import or_, select, update
 
 from app.bookings import services as bookings_services
 from app.bookings.models import ChargeKind
@@ -31,6 +32,7 @@ from app.partners.services.access import partner_owned
 from app.partners.services.catalogue import public_offering
 
 Status = ExperienceBookingStatus
+NO_ANSWER = "no_answer_from_partner"  # decline_reason when the chain declined for a partner that did not answer
 
 
 def _bookable_slot(slot_id: int, hotel: Hotel) -> ExperienceSlot:
@@ -158,11 +160,43 @@ def guest_bookings(*, guest_id: int, cursor: str | None, limit: int) -> Page:
     return paginate(stmt, keys=[ExperienceBooking.id], cursor=cursor, limit=limit, descending=True)
 
 
-def guest_booking(*, guest_id: int, booking_id: int) -> ExperienceBooking:
-    booking = db.session.get(ExperienceBooking, booking_id)
+def guest_booking(*, guest_id: int, booking_id: int, for_update: bool = False) -> ExperienceBooking:
+    booking = db.session.get(ExperienceBooking, booking_id, with_for_update=for_update or None)
     if booking is None or booking.guest_id != guest_id:
         raise NotFound("No such experience booking.")
     return booking
+
+
+def confirmation_deadline(booking: ExperienceBooking) -> datetime:
+    """When a pending booking stops waiting for the partner: PARTNER_CONFIRMATION_HOURS after it was made, and
+    never later than the start of the experience."""
+    waited = booking.created_at + timedelta(hours=current_app.config["PARTNER_CONFIRMATION_HOURS"])
+    return min(waited, booking.starts_at)
+
+
+def unanswered_booking_ids(*, now: datetime, limit: int) -> list[int]:
+    """Pending bookings that may be past their confirmation deadline (the exact deadline is checked per booking)."""
+    waited_since = now - timedelta(hours=current_app.config["PARTNER_CONFIRMATION_HOURS"])
+    return list(db.session.scalars(
+        select(ExperienceBooking.id).where(
+            ExperienceBooking.status == Status.PENDING.value,
+            or_(ExperienceBooking.created_at <= waited_since, ExperienceBooking.starts_at <= now),
+        ).order_by(ExperienceBooking.id).limit(limit)))
+
+
+def decline_unanswered(*, booking_id: int) -> bool:
+    """The partner did not answer in time: the booking is declined for it, as if it had declined (places
+    released, a room charge credited back, the guest told), and the partner is told too. False when the booking
+    was answered or changed meanwhile."""
+    booking = db.session.get(ExperienceBooking, booking_id, with_for_update=True, populate_existing=True)
+    now = clock.now()
+    if booking is None or booking.status != Status.PENDING or confirmation_deadline(booking) > now:
+        return False
+    booking.declined_at = now
+    booking.decline_reason = NO_ANSWER
+    _void(booking, Status.DECLINED, "declined")
+    _announce(booking, "experience_booking.declined")
+    return True
 
 
 def cancellation_deadline(booking: ExperienceBooking) -> datetime:
@@ -185,7 +219,7 @@ def _void(booking: ExperienceBooking, status: Status, reason_source: str) -> Non
 
 def cancel(*, guest_id: int, booking_id: int) -> ExperienceBooking:
     """The guest cancels, free of charge until the offering's deadline; later the booking stands."""
-    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    booking = guest_booking(guest_id=guest_id, booking_id=booking_id, for_update=True)
     if booking.status not in HOLDING_STATUSES or booking.redeemed_at is not None:
         raise Conflict("This booking can no longer be cancelled.", code="booking_not_cancellable")
     deadline = cancellation_deadline(booking)
@@ -207,13 +241,13 @@ def partner_bookings(*, partner: Partner, cursor: str | None, limit: int, status
     return paginate(stmt, keys=[ExperienceBooking.id], cursor=cursor, limit=limit, descending=True)
 
 
-def partner_booking(*, partner: Partner, booking_id: int) -> ExperienceBooking:
-    return partner_owned(partner, ExperienceBooking, booking_id, what="booking")
+def partner_booking(*, partner: Partner, booking_id: int, for_update: bool = False) -> ExperienceBooking:
+    return partner_owned(partner, ExperienceBooking, booking_id, what="booking", for_update=for_update)
 
 
 def confirm(*, partner: Partner, booking_id: int) -> ExperienceBooking:
     """The partner accepts a pending booking (confirming twice is harmless)."""
-    booking = partner_booking(partner=partner, booking_id=booking_id)
+    booking = partner_booking(partner=partner, booking_id=booking_id, for_update=True)
     if booking.status == Status.CONFIRMED:
         return booking
     if booking.status != Status.PENDING:
@@ -226,7 +260,7 @@ def confirm(*, partner: Partner, booking_id: int) -> ExperienceBooking:
 
 def decline(*, partner: Partner, booking_id: int, reason: str | None = None) -> ExperienceBooking:
     """The partner refuses a pending booking: places released, the room charge (if any) credited back."""
-    booking = partner_booking(partner=partner, booking_id=booking_id)
+    booking = partner_booking(partner=partner, booking_id=booking_id, for_update=True)
     if booking.status != Status.PENDING:
         raise Conflict("Only a pending booking can be declined.", code="booking_not_pending")
     booking.declined_at = clock.now()
@@ -236,9 +270,9 @@ def decline(*, partner: Partner, booking_id: int, reason: str | None = None) -> 
     return booking
 
 
-def _voucher_booking(partner: Partner, code: str) -> ExperienceBooking:
+def _voucher_booking(partner: Partner, code: str, *, for_update: bool = False) -> ExperienceBooking:
     booking_id = vouchers.booking_id_from(code)
-    booking = db.session.get(ExperienceBooking, booking_id) if booking_id else None
+    booking = db.session.get(ExperienceBooking, booking_id, with_for_update=for_update or None) if booking_id else None
     if booking is None or booking.partner_id != partner.id:
         raise NotFound("This is not a voucher of yours.", code="voucher_invalid")
     return booking
@@ -251,7 +285,7 @@ def verify_voucher(*, partner: Partner, code: str) -> ExperienceBooking:
 
 def redeem_voucher(*, partner: Partner, code: str) -> ExperienceBooking:
     """Mark the voucher used, once: a second redemption (a replayed code) is refused."""
-    booking = _voucher_booking(partner, code)
+    booking = _voucher_booking(partner, code, for_update=True)
     if booking.status not in HOLDING_STATUSES:
         raise Conflict("This booking was cancelled or declined.", code="voucher_not_valid")
     now = clock.now()

@@ -41,6 +41,16 @@ EVENT_TEMPLATES: dict[str, Template] = {
         Category.BOOKING, {"en": "Booking cancelled", "ru": "Бронирование отменено"},
         {"en": "Your booking has been cancelled.", "ru": "Ваше бронирование отменено."},
         "app://bookings/{subject_id}"),
+    "experience_booking.confirmed": Template(
+        Category.BOOKING, {"en": "Excursion confirmed", "ru": "Экскурсия подтверждена"},
+        {"en": "The organiser has confirmed your booking. Show your voucher on the day.",
+         "ru": "Организатор подтвердил бронирование. Покажите ваучер в день экскурсии."},
+        "app://experience-bookings/{subject_id}"),
+    "experience_booking.declined": Template(
+        Category.BOOKING, {"en": "Excursion not available", "ru": "Экскурсия недоступна"},
+        {"en": "The organiser could not take your booking; any room charge has been credited back.",
+         "ru": "Организатор не смог принять бронирование; начисление на номер отменено."},
+        "app://experience-bookings/{subject_id}"),
     "request.acknowledged": _request("Request received", "Заявка принята",
                                      "The team has your request.", "Команда получила вашу заявку."),
     "request.started": _request("On our way", "Уже занимаемся",
