@@ -112,6 +112,7 @@ class Config:
     SSE_POLL_SECONDS = float(_env("SSE_POLL_SECONDS", "1"))
     SSE_HEARTBEAT_SECONDS = float(_env("SSE_HEARTBEAT_SECONDS", "15"))
     SSE_MAX_SECONDS = float(_env("SSE_MAX_SECONDS", "300"))
+    SSE_AUTH_CHECK_SECONDS = float(_env("SSE_AUTH_CHECK_SECONDS", "15"))  # how soon a logout ends an open stream
 
     # Browser origins allowed to call the API (CORS), comma-separated, e.g. "https://console.example.com". Empty:
     # no cross-origin browser access (the mobile app needs none). "*" is for development; production refuses it.

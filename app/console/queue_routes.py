@@ -45,7 +45,8 @@ def queue_events() -> Response:
     """The API's queue stream (same generator), authenticated by the console's cookie instead of a bearer token."""
     filters = pages.QueueFilters.from_args(request.args)
     hotel_ids = requests_services.scope_hotels(g.staff, filters.hotel_id)
-    frames = queue_stream(hotel_ids=hotel_ids, after=_stream_start())
+    frames = queue_stream(hotel_ids=hotel_ids, after=_stream_start(),
+                          still_allowed=lambda: access.current_staff_or_none() is not None)
     return Response(stream_with_context(frames), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

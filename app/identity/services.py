@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -132,6 +133,21 @@ def _session_principal_query(model: type, kind: str) -> Select:
         .where(sessions.c.id == bindparam("session_id"), sessions.c.principal_kind == kind,
                sessions.c.principal_id == bindparam("principal_id"))
     )
+
+
+def still_signed_in(*, model: type, kind: str, principal_id: int, session_id: int,
+                    token_expires: float | None = None) -> Callable[[], bool]:
+    """A check that a long-lived answer (an event stream) asks again while it runs: is the session still alive,
+    may its account still sign in, and has the access token (Unix time `token_expires`) not expired?"""
+
+    def check() -> bool:
+        if token_expires is not None and clock.now().timestamp() >= token_expires:
+            return False
+        alive, can_sign_in = load_session_principal(model=model, kind=kind, principal_id=principal_id,
+                                                    session_id=session_id)
+        return alive and can_sign_in
+
+    return check
 
 
 def end_session(*, session_id: int) -> None:

@@ -2,13 +2,23 @@
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
+from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
-from app.core.auth import GUEST_DATA_ROLES, MANAGERS, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import (
+    GUEST_DATA_ROLES,
+    MANAGERS,
+    PrincipalKind,
+    current_guest,
+    current_staff,
+    guest_required,
+    staff_required,
+)
 from app.core.db import unit_of_work
 from app.core.errors import Unprocessable
 from app.core.idempotency import idempotent
 from app.core.pagination import page_schema
+from app.identity.services import still_signed_in
 from app.requests import services
 from app.requests.schemas import (
     AlertArgsSchema,
@@ -263,10 +273,13 @@ class QueueStream(MethodView):
                         description="Server-Sent Events; each event's id is its domain event id")
     def get(self, args: dict):
         """Follow changes to my hotels' queue live (Server-Sent Events; resume with Last-Event-ID)."""
-        hotel_ids = services.scope_hotels(current_staff(), args.get("hotel_id"))
+        staff, claims = current_staff(), get_jwt()
+        hotel_ids = services.scope_hotels(staff, args.get("hotel_id"))
         after = _last_event_id(args.get("last_event_id"))
-        frames = queue_stream(hotel_ids=hotel_ids, after=after, max_events=args.get("max_events"),
-                              timeout=args.get("timeout"))
+        signed_in = still_signed_in(model=type(staff), kind=PrincipalKind.STAFF.value, principal_id=staff.id,
+                                    session_id=int(claims["sid"]), token_expires=claims["exp"])
+        frames = queue_stream(hotel_ids=hotel_ids, after=after, still_allowed=signed_in,
+                              max_events=args.get("max_events"), timeout=args.get("timeout"))
         return Response(stream_with_context(frames), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

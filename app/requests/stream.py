@@ -4,13 +4,17 @@ A client that reconnects with `Last-Event-ID` gets exactly the events after that
 order, see app/core/events.py). The stream polls the table, sends a heartbeat comment while idle, and ends after
 `SSE_MAX_SECONDS` (or the caller's `max_events` / `timeout`), so a worker thread is never held forever; browsers'
 EventSource reconnects by itself with the last id it saw.
+
+The caller's `still_allowed` is asked again every SSE_AUTH_CHECK_SECONDS: a staff member logged out, deactivated or
+whose session was revoked stops receiving guests' requests within that time (an `event: session_ended` frame, then
+the end), not only at the next reconnect.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from flask import current_app
 
@@ -25,17 +29,30 @@ def format_event(event: DomainEvent) -> str:
     return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def queue_stream(*, hotel_ids: list[int] | None, after: int, max_events: int | None = None,
-                 timeout: float | None = None) -> Iterator[str]:
-    """Yield the queue's events after `after` as SSE frames until a limit is reached."""
+SESSION_ENDED = "event: session_ended\ndata: {}\n\n"
+
+
+def queue_stream(*, hotel_ids: list[int] | None, after: int, still_allowed: Callable[[], bool],
+                 max_events: int | None = None, timeout: float | None = None) -> Iterator[str]:
+    """Yield the queue's events after `after` as SSE frames until a limit is reached or the reader's session
+    ends (`still_allowed` turns false)."""
     config = current_app.config
     limit_seconds = min(timeout if timeout is not None else config["SSE_MAX_SECONDS"], config["SSE_MAX_SECONDS"])
     deadline = time.monotonic() + limit_seconds
     poll, heartbeat = config["SSE_POLL_SECONDS"], config["SSE_HEARTBEAT_SECONDS"]
+    auth_every = config["SSE_AUTH_CHECK_SECONDS"]
     sent, last_write = 0, time.monotonic()
+    next_auth_check = last_write + auth_every
     yield "retry: 3000\n\n"
     try:
         while True:
+            if time.monotonic() >= next_auth_check:
+                allowed = still_allowed()
+                db.session.rollback()
+                if not allowed:
+                    yield SESSION_ENDED
+                    return
+                next_auth_check = time.monotonic() + auth_every
             batch = services.queue_events(after=after, hotel_ids=hotel_ids)
             db.session.rollback()  # end the read, so that the next poll sees what committed since
             for event in batch:

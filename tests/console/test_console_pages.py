@@ -12,9 +12,10 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from app.core.auth import Role
+from app.core.auth import PrincipalKind, Role
 from app.core.db import unit_of_work
 from app.extensions import db
+from app.identity.services import revoke_sessions
 from app.iot import services as iot_services
 from app.push import jobs as push_jobs
 from app.staff.models import StaffMember
@@ -169,3 +170,16 @@ def test_a_deactivated_account_is_logged_out_of_the_console(browser_page, world)
     page.goto("/console/queue")
     expect(page).to_have_url(re.compile(r"/console/login"))
     expect(page.locator(".flash.error")).to_have_text("Your session has ended; log in again.")
+
+
+def test_an_open_queue_page_goes_to_the_login_when_its_session_is_revoked(browser_page, app, world,
+                                                                           monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 60)  # the session check, not the stream's end, acts
+    monkeypatch.setitem(app.config, "SSE_AUTH_CHECK_SECONDS", 0.2)
+    page = browser_page
+    clerk = make_staff(Role.FRONT_DESK, hotels=[world.hotel])
+    browser_login(page, clerk)
+    expect(page.locator("#live")).to_have_text("Live")
+    with unit_of_work():
+        revoke_sessions(kind=PrincipalKind.STAFF, principal_id=clerk.id, reason="password_changed")
+    expect(page).to_have_url(re.compile(r"/console/login"))  # no click, no navigation by the test

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
+from app.console import access
 from app.console.texts import TEXTS
 from app.core import clock
-from app.core.auth import Role
+from app.core.auth import PrincipalKind, Role
+from app.core.db import unit_of_work
+from app.identity.services import revoke_sessions
 from tests.console.conftest import console_login, csrf_of, page_csrf
 from tests.factories import headers_for, make_guest, make_hotel, make_room, make_room_type, make_staff, make_stay
 from tests.partners.factories import make_offering, make_partner, make_slot
@@ -140,6 +145,30 @@ def test_queue_stream_needs_the_console_login_and_speaks_sse(client, world) -> N
     assert response.status_code == 200 and response.mimetype == "text/event-stream"
     assert "event: request.created" in response.get_data(as_text=True)
     assert client.get("/console/queue/stream?after=x").status_code == 400
+
+
+def test_console_stream_ends_when_the_staff_sessions_are_revoked(app, client, world, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 30)
+    monkeypatch.setitem(app.config, "SSE_AUTH_CHECK_SECONDS", 0.05)
+    console_login(client, world.desk)
+    let_in = threading.Event()
+    check = access.current_staff_or_none
+
+    def checked() -> object:
+        staff = check()
+        let_in.set()  # the page's own login check has passed: the stream is running
+        return staff
+
+    monkeypatch.setattr(access, "current_staff_or_none", checked)
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(client.get, "/console/queue/stream?after=0", buffered=True)
+        assert let_in.wait(timeout=15)
+        with unit_of_work():
+            revoke_sessions(kind=PrincipalKind.STAFF, principal_id=world.desk.id, reason="password_changed")
+        response = reading.result(timeout=15)  # ended by the revocation, well before SSE_MAX_SECONDS
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).endswith("event: session_ended\ndata: {}\n\n")
+    assert client.get("/console/queue/stream").status_code == 302  # to the login page
 
 
 def test_rooms_and_partners_pages_render(client, world) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from app.audit.models import AuditEntry
 from app.core import clock
 from app.core.auth import Role
 from app.extensions import db
+from app.requests import routes as request_routes
 from app.requests.services import latest_event_id
 from tests.factories import (
     headers_for,
@@ -144,6 +146,31 @@ def test_an_open_stream_sees_requests_committed_after_it_started(app, client, wo
         frames = sse_frames(reading.result(timeout=30))
     assert [(f["event"], f["data"]["payload"]["request_id"]) for f in frames] == [
         ("request.created", created), ("request.alerted", created)]
+
+
+def test_an_open_stream_ends_when_its_session_is_logged_out(app, client, world, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 30)
+    monkeypatch.setitem(app.config, "SSE_AUTH_CHECK_SECONDS", 0.05)
+    created = world.order(client).json["id"]
+    started = threading.Event()
+    watch = request_routes.still_signed_in
+
+    def watched(**kwargs: object) -> object:
+        started.set()  # the stream's request is authenticated and the stream about to run
+        return watch(**kwargs)
+
+    monkeypatch.setattr(request_routes, "still_signed_in", watched)
+    db.session.commit()
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(stream, app.test_client(), "/api/v1/staff/queue/stream?last_event_id=0",
+                              world.desk_headers)
+        assert started.wait(timeout=15)
+        assert client.post("/api/v1/auth/logout", headers=world.desk_headers).status_code == 204
+        response = reading.result(timeout=15)  # ended by the logout, well before SSE_MAX_SECONDS
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).endswith("event: session_ended\ndata: {}\n\n")
+    assert created in [f["data"]["payload"].get("request_id") for f in sse_frames(response)]
+    assert client.get("/api/v1/staff/queue/stream", headers=world.desk_headers).status_code == 401
 
 
 def test_a_stream_without_last_event_id_starts_now_and_sends_retry(client, world) -> None:

@@ -46,6 +46,8 @@
     table.dataset.eventTypes.split(",").forEach(function (type) { source.addEventListener(type, changed); });
     source.onopen = function () { badge.textContent = badge.dataset.live; badge.classList.add("on"); };
     source.onerror = function () { badge.textContent = badge.dataset.offline; badge.classList.remove("on"); };
+    // Logged out elsewhere, revoked or deactivated: the page reloads, which lands on the login form.
+    source.addEventListener("session_ended", function () { source.close(); window.location.reload(); });
     window.addEventListener("pagehide", function () { source.close(); });
   }
 
