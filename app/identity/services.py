@@ -150,6 +150,13 @@ def still_signed_in(*, model: type, kind: str, principal_id: int, session_id: in
     return check
 
 
+def session_end_reason(*, session_id: int | None) -> str | None:
+    """Why a session was revoked ("logout", "erased", ...): asked only when a token is refused, to say why."""
+    if session_id is None:
+        return None
+    return db.session.scalar(select(AuthSession.revoked_reason).where(AuthSession.id == session_id))
+
+
 def end_session(*, session_id: int) -> None:
     """Log out: the session's refresh tokens and access tokens stop working at once."""
     session = db.session.get(AuthSession, session_id)

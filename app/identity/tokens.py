@@ -38,7 +38,14 @@ def register_jwt_callbacks(app: Flask, *, account_models: dict[str, type]) -> No
     jwt.unauthorized_loader(lambda reason: unauthorized("token_missing", "A bearer token is required."))
     jwt.invalid_token_loader(lambda reason: unauthorized("token_invalid", "The token is not valid."))
     jwt.expired_token_loader(lambda _h, _p: unauthorized("token_expired", "The token has expired; refresh it."))
-    jwt.revoked_token_loader(lambda _h, _p: unauthorized("session_ended", "The session has ended; log in again."))
+
+    @jwt.revoked_token_loader
+    def refused_revoked(_header: dict, payload: dict) -> Response:
+        # An erased account's app may be retrying the erasure whose answer it lost: tell it the erasure happened.
+        if services.session_end_reason(session_id=payload.get("sid")) == "erased":
+            return unauthorized("account_erased", "This account was erased at its owner's request.")
+        return unauthorized("session_ended", "The session has ended; log in again.")
+
     jwt.needs_fresh_token_loader(
         lambda _h, _p: unauthorized("fresh_login_required", "Log in again to do this.")
     )

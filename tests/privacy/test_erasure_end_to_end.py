@@ -102,6 +102,10 @@ def test_erased_guest_appears_nowhere_and_the_books_still_balance(client, histor
     assert sum(charges) == h.folio["balance"] and len(charges) == len(h.folio["charges"])
     assert _ledger_sum(h.guest_id) == ledger_before
 
-    assert client.get("/api/v1/me", headers=h.headers).status_code == 401
+    gone = client.get("/api/v1/me", headers=h.headers)
+    assert gone.status_code == 401 and gone.json["code"] == "account_erased"
+    retried = client.post("/api/v1/me/erasure", headers={**h.headers, "Idempotency-Key": "erase-1"},
+                          json={"password": PASSWORD})  # the app lost the first answer: it learns the outcome
+    assert retried.status_code == 401 and retried.json["code"] == "account_erased"
     login = client.post("/api/v1/auth/login", json={"login": h.email, "password": PASSWORD})
     assert login.status_code == 401
