@@ -89,7 +89,7 @@ class FcmSender:
     call, one thread per message: `per_call` is how many requests a sender process has in flight. It is kept well
     under 500 because each call waits for its slowest answer and each thread needs its own keep-alive connection
     (`pool_size`); more throughput comes from more sender processes (`flask push send --loop`), see
-    docs/decisions.md "Push: sending".
+    docs/decisions.md "Push: sending faster, second pass".
     """
 
     def __init__(self, *, project_id: str, endpoint: str | None = None, credentials_file: str | None = None,
