@@ -204,6 +204,10 @@ class Config:
     IOT_ACK_GRACE_SECONDS = _env_int("IOT_ACK_GRACE_SECONDS", 30)
     IOT_HISTORY_DAYS = _env_int("IOT_HISTORY_DAYS", 30)
     IOT_OFFLINE_ALERT_MINUTES = _env_int("IOT_OFFLINE_ALERT_MINUTES", 15)
+    # The API process publishes its commands itself after the commit (app/iot/direct.py), the bridges deliver the
+    # rest; a command it could not publish is the bridges' once its claim lapses.
+    IOT_DIRECT_PUBLISH = _env_bool("IOT_DIRECT_PUBLISH", True)
+    IOT_DIRECT_CLAIM_SECONDS = float(_env("IOT_DIRECT_CLAIM_SECONDS", "10"))
 
     SUPPORTED_LANGUAGES = ("en", "ru")
     DEFAULT_LANGUAGE = "en"
@@ -243,6 +247,7 @@ class TestingConfig(Config):
     LOGIN_CODE_SENDER = "app.guests.senders:RecordingCodeSender"
     PUSH_SENDER = "logging"  # push tests switch to "fcm" against a local server (tests/push/conftest.py)
     PARTNER_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True  # the receivers are local; tests/partners checks the guard
+    IOT_DIRECT_PUBLISH = False  # tests/iot switch it on where they test it, against the test broker
 
 
 class ProductionConfig(Config):

@@ -7,9 +7,12 @@ Measures, in one run, on one machine, through one Mosquitto:
 3. raw ingestion: one paho client subscribed to the state topics of 2,000 devices, messages/s received;
 4. bridge ingestion: the same burst of state messages, messages/s stored by one bridge process.
 Sequential round trips (one command at a time); latency from the wall clock of this process to completed_at
-written by the bridge (same machine, same clock).
+written by the bridge (same machine, same clock). The simulated device runs in a process of its own, as a room
+controller would (until 2026-11-23 it was a thread of this process, sharing its GIL with the API, whose web
+worker now also publishes the command, and with the poller).
 
     python bench/iot.py --database-url URL --mqtt-url mqtt://127.0.0.1:PORT --out DIR
+    python bench/iot.py device --mqtt-url mqtt://127.0.0.1:PORT --topic hotel/h/room/101/light --kind light
 """
 
 from __future__ import annotations
@@ -223,7 +226,25 @@ def command_round_trip(client: Any, stay: Any, guest: Any, device_id: int, count
     return samples
 
 
+def run_device(argv: list[str]) -> None:
+    """The simulated room controller in a process of its own, until SIGTERM."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mqtt-url", required=True)
+    parser.add_argument("--topic", required=True)
+    parser.add_argument("--kind", required=True)
+    args = parser.parse_args(argv)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    device = SimulatedDevice(DeviceSpec(args.topic, args.kind), mqtt.settings_from_url(args.mqtt_url))
+    device.start()
+    stopped.wait()
+    device.stop()
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["device"]:
+        run_device(sys.argv[2:])
+        return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: never orphan the bridge
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
@@ -263,9 +284,9 @@ def main() -> None:
         log = (args.out / "bridge.log").open("w")
         bridge = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "iot", "bridge"], env=env,
                                   stdout=log, stderr=subprocess.STDOUT)
-        simulated = SimulatedDevice(DeviceSpec(light.topic, "light"), broker)
+        device = subprocess.Popen([sys.executable, __file__, "device", "--mqtt-url", args.mqtt_url,
+                                   "--topic", light.topic, "--kind", "light"])
         try:
-            simulated.start()
             time.sleep(2)
             client = app.test_client()
             say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
@@ -283,7 +304,8 @@ def main() -> None:
                 late = missing_from_burst(first_id, devices, args.rounds)
                 results["bridge_ingestion_missing_after_5s_more"] = late[:20]
         finally:
-            simulated.stop()
+            device.terminate()
+            device.wait(timeout=20)
             bridge.terminate()
             bridge.wait(timeout=20)
         results["ingestion_ratio"] = round(results["bridge_ingestion_per_s"] / results["raw_ingestion_per_s"], 3)

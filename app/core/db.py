@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -21,6 +22,9 @@ from sqlalchemy.types import TypeDecorator
 
 from app.core import clock
 from app.extensions import db
+
+log = logging.getLogger(__name__)
+_AFTER_COMMIT = "after_commit"  # key in Session.info: callables to run once the unit of work has committed
 
 # Depth of nested unit_of_work blocks in this context; only the outermost commits.
 _uow_depth: ContextVar[int] = ContextVar("uow_depth", default=0)
@@ -54,12 +58,16 @@ def unit_of_work() -> Iterator[Session]:
         session.commit()
     depth_token = _uow_depth.set(1)
     write_token = _write_intent.set(True)
+    session.info.pop(_AFTER_COMMIT, None)
+    committed = False
     try:
         yield session
         session.commit()
+        committed = True
     except BaseException as error:
         if getattr(error, "keeps_changes", False):
             session.commit()
+            committed = True
         else:
             session.rollback()
         raise
@@ -67,6 +75,29 @@ def unit_of_work() -> Iterator[Session]:
         _write_intent.reset(write_token)
         _uow_depth.reset(depth_token)
         _release_writer_lock()
+        callbacks = session.info.pop(_AFTER_COMMIT, [])
+        if committed:
+            _run_after_commit(callbacks)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the current unit of work has committed (never if it rolls back).
+
+    For network I/O that must follow the commit, never precede it: "send after the block" (CONVENTIONS.md). The
+    callback runs outside the transaction, after the writer lock is released; it must not raise (a failure is
+    logged, the commit stands), so whatever it sends must also be recoverable from the database.
+    """
+    if not in_unit_of_work():
+        raise RuntimeError("after_commit() outside a unit of work")
+    db.session().info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _run_after_commit(callbacks: list[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
 
 
 def in_unit_of_work() -> bool:

@@ -160,7 +160,7 @@ class Bridge:
             except queue.Empty:
                 return
         self._take_queued(events)
-        if len(events) < 5 and (self.inflight or self._broker_has):
+        if len(events) < 5:  # commands may be out from this bridge, another one or an API process
             self._wait_for_answer(events)
         messages: list[mqtt.Received] = []
         for event in events:
@@ -176,9 +176,10 @@ class Bridge:
         self._handle_messages(messages)
 
     def _wait_for_answer(self, events: list[Any]) -> None:
-        """Commands are out and a device has just reported its state: it answers a moment later. Waiting that
-        moment (at most ANSWER_WAIT_SECONDS) stores the answer first (see _handle_messages), not behind the
-        state's transaction."""
+        """A device has just reported its state, maybe because it carried out a command: then it answers a
+        moment later. Waiting that moment (at most ANSWER_WAIT_SECONDS) stores the answer first (see
+        _handle_messages), not behind the state's transaction. The bridge cannot tell whether a command is out
+        (the API process publishes most of them itself), so a lone state report waits that long in any case."""
         deadline = time.monotonic() + ANSWER_WAIT_SECONDS
         leaves = {message.topic.rsplit("/", 1)[-1] for message in events if isinstance(message, mqtt.Received)}
         while topics.STATE in leaves and topics.RESPONSE not in leaves:

@@ -33,6 +33,9 @@ def _on_stop_signals(stop: Callable[[], None]) -> None:
 def run_bridge(bridge_id: str | None) -> None:
     """Run the bridge until stopped (several may run: they share the load through $share subscriptions)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    # Commands this process issues (the DND button's indicator) go through its own outbox loop, which a NOTIFY or
+    # its next pass wakes at once: a second MQTT connection for them would save nothing.
+    app.config["IOT_DIRECT_PUBLISH"] = False
     overrides = {"bridge_id": bridge_id} if bridge_id else {}
     bridge = Bridge(app, BridgeSettings.from_config(app.config, **overrides))
     _on_stop_signals(bridge.stop)

@@ -4,7 +4,8 @@ Each device keeps its own MQTT 5 connection, like a real controller: a persisten
 while it is away reach it later), a retained "online" on connect and a retained "offline" last will, its state
 published retained after every change, and every command acknowledged on the response topic the command names,
 with the command's correlation data. A command seen before (same correlation data) is acknowledged again but not
-executed twice; one that arrives after its `expires_at` is refused.
+executed twice; one that arrives after its `expires_at` is refused, and so is one older (a lower id) than the last
+command it carried out: commands to one device can travel by different connections (docs/mqtt.md, "Order").
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class SimulatedDevice:
         self.state: dict[str, Any] = dict(INITIAL_STATES[spec.kind])
         self.received: list[dict[str, Any]] = []  # every command that reached the device, executed or not
         self.executed: list[int] = []  # ids of the commands it carried out
+        self._last_executed_id = 0
         self._seen: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
         self._lock = threading.Lock()
         availability = f"{spec.topic}/{topics.AVAILABILITY}"
@@ -118,6 +120,11 @@ class SimulatedDevice:
         expires_at = command.get("expires_at")
         if isinstance(expires_at, str) and datetime.fromisoformat(expires_at) < clock.now():
             return {"status": "error", "error": "expired"}
+        command_id = command.get("id")
+        if isinstance(command_id, int):
+            if command_id <= self._last_executed_id:
+                return {"status": "error", "error": "superseded"}
+            self._last_executed_id = command_id
         changes = dict(values)
         if self.spec.kind == "indicator":
             changes["changed_by"] = "command"

@@ -4,8 +4,11 @@ and the bridge's message handling driven with a fake connection."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.bookings import services as bookings
@@ -78,6 +81,37 @@ def test_acknowledgement_moves_the_command_once_and_records_events(iot_room):
     with unit_of_work():
         types = [e.type for e in events_after(0) if e.type.startswith("command.")]
     assert types == ["command.sent", "command.acknowledged"]
+
+
+def test_a_puback_marked_while_the_answer_is_being_recorded_never_undoes_the_answer(app, iot_room):
+    """The device's answer (a bridge) and the PUBACK (the API process, or another bridge) are recorded by two
+    transactions at once: the answer must stand, whichever commits first (PostgreSQL; SQLite serialises writers)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL")
+    command = issue(iot_room.devices["light"], {"on": True})
+    answer_holds_its_locks, marking_started = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def record_answer() -> None:
+        try:
+            with app.app_context(), unit_of_work():
+                services.record_response(correlation_id=command.correlation_id, response={"status": "ok"})
+                answer_holds_its_locks.set()
+                marking_started.wait(5)
+                time.sleep(0.3)  # the PUBACK's transaction is now waiting for this one
+        except BaseException as error:
+            failures.append(error)
+
+    answering = threading.Thread(target=record_answer)
+    answering.start()
+    assert answer_holds_its_locks.wait(5)
+    with app.app_context(), unit_of_work():
+        marking_started.set()
+        services.mark_sent_many(command_ids=[command.id])
+    answering.join(10)
+    assert not failures
+    with unit_of_work():
+        assert db.session.get(DeviceCommand, command.id, populate_existing=True).status == CommandStatus.ACKNOWLEDGED
 
 
 def test_expire_job_expires_pending_and_unacknowledged_commands(app, iot_room):

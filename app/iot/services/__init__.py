@@ -1,6 +1,7 @@
 """IoT use cases, split by what they manage: the registry, commands, scenes, and what the bridge stores."""
 
 from app.iot.services.commands import (
+    CommandToPublish,
     block_key,
     guest_command,
     guest_command_status,
@@ -12,7 +13,6 @@ from app.iot.services.commands import (
     unblock_key,
 )
 from app.iot.services.ingest import (
-    CommandToPublish,
     Report,
     bridge_stopped,
     claim_due_commands,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
@@ -14,8 +16,10 @@ from app.audit import services as audit
 from app.bookings import services as bookings
 from app.bookings.models import Booking
 from app.core import clock, events
+from app.core.db import after_commit
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.extensions import db
+from app.iot import direct, topics
 from app.iot.models import CommandStatus, Device, DeviceCommand, DeviceKind, KeyBlock
 from app.iot.schemas import load_command_values
 from app.iot.services.registry import staff_room
@@ -25,9 +29,33 @@ NOTIFY_CHANNEL = "iot_commands"
 GUEST_KINDS = (DeviceKind.LIGHT, DeviceKind.CLIMATE, DeviceKind.CURTAINS, DeviceKind.LOCK)
 
 
+@dataclass(frozen=True)
+class CommandToPublish:
+    """A command as it goes on the wire (docs/mqtt.md, "Commands")."""
+
+    command_id: int
+    topic: str
+    payload: bytes
+    expiry_seconds: int
+    response_topic: str
+    correlation_data: bytes
+    expires_at: datetime
+
+
+def to_publish(*, command_id: int, device_topic: str, values: dict[str, Any], correlation_id: str,
+               expires_at: datetime, remaining_seconds: int) -> CommandToPublish:
+    body = {"id": command_id, "values": values, "expires_at": expires_at.isoformat()}
+    return CommandToPublish(
+        command_id=command_id, topic=f"{device_topic}/{topics.SET}",
+        payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining_seconds,
+        response_topic=f"{device_topic}/{topics.RESPONSE}", correlation_data=correlation_id.encode(),
+        expires_at=expires_at)
+
+
 def issue(*, device: Device, values: dict[str, Any], issued_by: str, source: str, stay_id: int | None = None,
           actor: Any = None) -> DeviceCommand:
-    """Record a pending command (the outbox row); the bridge publishes it once the transaction commits."""
+    """Record a pending command (the outbox row), published once the transaction commits: by this process when
+    its MQTT connection is up (app/iot/direct.py), else by a bridge."""
     values = validated_values(device, values)
     ttl = current_app.config["IOT_LOCK_COMMAND_TTL_SECONDS" if device.kind == DeviceKind.LOCK
                              else "IOT_COMMAND_TTL_SECONDS"]
@@ -35,13 +63,27 @@ def issue(*, device: Device, values: dict[str, Any], issued_by: str, source: str
     command = DeviceCommand(hotel_id=device.hotel_id, room_id=device.room_id, device_id=device.id, stay_id=stay_id,
                             issued_by=issued_by, source=source, values=values, correlation_id=uuid.uuid4().hex,
                             status=CommandStatus.PENDING.value, created_at=now, expires_at=now + timedelta(seconds=ttl))
+    publisher = direct.publisher_for(current_app._get_current_object())  # type: ignore[attr-defined]
+    if publisher is not None and publisher.ready():
+        # Claimed in this transaction, so that no bridge publishes it too; published after the commit.
+        command.claimed_by = publisher.client_id
+        command.claimed_until = now + timedelta(seconds=publisher.claim_seconds)
+        command.publish_count = 1
+    else:
+        publisher = None
     db.session.add(command)
     db.session.flush()
     if device.kind == DeviceKind.LOCK:
         audit.record(actor=actor, action="room.unlock" if not values["locked"] else "room.lock",
                      subject_kind="room", subject_id=device.room_id, hotel_id=device.hotel_id,
                      detail={"command_id": command.id, "device_id": device.id, "source": source})
-    _wake_bridges()
+    if publisher is None:
+        wake_bridges()
+    else:
+        message = to_publish(command_id=command.id, device_topic=device.topic, values=values,
+                             correlation_id=command.correlation_id, expires_at=command.expires_at,
+                             remaining_seconds=ttl)
+        after_commit(lambda: publisher.publish(message))
     return command
 
 
@@ -55,7 +97,7 @@ def validated_values(device: Device, values: Any) -> dict[str, Any]:
                             errors=messages if "device_id" in messages else {"values": messages}) from None
 
 
-def _wake_bridges() -> None:
+def wake_bridges() -> None:
     # On PostgreSQL a NOTIFY is delivered at commit, so a bridge blocked in LISTEN publishes at once, not at its
     # next poll; on SQLite bridges poll.
     if db.session.get_bind().dialect.name == "postgresql":

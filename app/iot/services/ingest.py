@@ -21,21 +21,17 @@ from app.core.events import DomainEvent
 from app.extensions import db
 from app.iot import topics
 from app.iot.models import BridgeHeartbeat, CommandStatus, Device, DeviceCommand, DeviceKind, DeviceReading
-from app.iot.services.commands import announce_transition, record_transition
+from app.iot.services.commands import (
+    CommandToPublish,
+    announce_transition,
+    record_transition,
+    to_publish,
+    wake_bridges,
+)
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 30  # another bridge leaves a claimed command alone this long (then it may publish it itself)
 ROOM_EVENTS = ("room.dnd_changed", "booking.checked_in", "booking.checked_out")
-
-
-@dataclass(frozen=True)
-class CommandToPublish:
-    command_id: int
-    topic: str
-    payload: bytes
-    expiry_seconds: int
-    response_topic: str
-    correlation_data: bytes
 
 
 @dataclass(frozen=True)
@@ -112,9 +108,12 @@ def record_availability(*, device_topic: str, online: bool) -> Device | None:
 def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceCommand | None:
     """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing.
 
-    One UPDATE ... RETURNING (no read first): this is on the path of every command's round trip."""
+    One UPDATE ... RETURNING (no read first): this is on the path of every command's round trip. The event lock is
+    taken before the row's (take_event_lock): the API process marking the same command `sent` takes them in that
+    order, and the other order deadlocked on PostgreSQL."""
     status = CommandStatus.ACKNOWLEDGED if response.get("status") == "ok" else CommandStatus.FAILED
     now = clock.now()
+    events.take_event_lock()
     command = db.session.scalars(
         update(DeviceCommand)
         .where(DeviceCommand.correlation_id == correlation_id, DeviceCommand.status.not_in(
@@ -277,46 +276,75 @@ def _claim_in_one_statement(bridge_id: str, limit: int, skip_ids: frozenset[int]
         if remaining < 1:
             record_transition(db.session.get(DeviceCommand, command_id), CommandStatus.EXPIRED)
             continue
-        body = {"id": command_id, "values": values, "expires_at": expires_at.isoformat()}
-        due.append(CommandToPublish(
-            command_id=command_id, topic=f"{topic}/{topics.SET}",
-            payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining,
-            response_topic=f"{topic}/{topics.RESPONSE}", correlation_data=correlation_id.encode()))
+        due.append(to_publish(command_id=command_id, device_topic=topic, values=values,
+                              correlation_id=correlation_id, expires_at=expires_at, remaining_seconds=remaining))
     return due
 
 
 def _to_publish(command: DeviceCommand, remaining: int) -> CommandToPublish:
-    device = command.device
-    body = {"id": command.id, "values": command.values, "expires_at": command.expires_at.isoformat()}
-    return CommandToPublish(
-        command_id=command.id, topic=f"{device.topic}/{topics.SET}",
-        payload=json.dumps(body, separators=(",", ":")).encode(), expiry_seconds=remaining,
-        response_topic=f"{device.topic}/{topics.RESPONSE}", correlation_data=command.correlation_id.encode())
+    return to_publish(command_id=command.id, device_topic=command.device.topic, values=command.values,
+                      correlation_id=command.correlation_id, expires_at=command.expires_at,
+                      remaining_seconds=remaining)
 
 
 def mark_sent(*, command_id: int) -> None:
     """The broker has the command (PUBACK); its acknowledgement may even have come first."""
-    command = db.session.get(DeviceCommand, command_id)
-    if command is not None and command.status == CommandStatus.PENDING:
-        command.claimed_by = command.claimed_until = None
-        record_transition(command, CommandStatus.SENT)
+    mark_sent_many(command_ids=[command_id])
+
+
+def still_pending(*, command_ids: list[int]) -> list[int]:
+    """Which of these commands are still `pending` (a read: PUBACKs for commands already answered need no write)."""
+    if not command_ids:
+        return []
+    return list(db.session.scalars(select(DeviceCommand.id).where(
+        DeviceCommand.id.in_(command_ids), DeviceCommand.status == CommandStatus.PENDING.value)))
 
 
 def mark_sent_many(*, command_ids: list[int]) -> None:
-    """`mark_sent` for many commands (those acknowledged by their device meanwhile are left as they are)."""
-    pending = select(DeviceCommand).where(DeviceCommand.id.in_(command_ids),
-                                          DeviceCommand.status == CommandStatus.PENDING)
-    for command in db.session.scalars(pending.order_by(DeviceCommand.id)):
-        command.claimed_by = command.claimed_until = None
-        record_transition(command, CommandStatus.SENT)
+    """`mark_sent` for many commands; those answered by their device meanwhile are left as they are.
+
+    One conditional UPDATE, not a read then a write: the answer is recorded by a bridge while the API process (or
+    another bridge) marks the PUBACK, and a read-then-write put an acknowledged command back to `sent` on
+    PostgreSQL. The event lock first, as record_response takes it."""
+    if not command_ids:
+        return
+    events.take_event_lock()
+    commands = db.session.scalars(
+        update(DeviceCommand)
+        .where(DeviceCommand.id.in_(command_ids), DeviceCommand.status == CommandStatus.PENDING.value)
+        .values(status=CommandStatus.SENT.value, sent_at=clock.now(), claimed_by=None, claimed_until=None)
+        .returning(DeviceCommand),
+        execution_options={"synchronize_session": False, "populate_existing": True}).all()
+    for command in sorted(commands, key=lambda command: command.id):
+        announce_transition(command, CommandStatus.SENT)
 
 
 def mark_refused(*, command_id: int, reason: str) -> None:
     """The broker refused the publish (a PUBACK failure reason, e.g. not authorised)."""
-    command = db.session.get(DeviceCommand, command_id)
-    if command is not None and command.status == CommandStatus.PENDING:
-        command.result = {"status": "error", "error": f"broker refused: {reason}"}
-        record_transition(command, CommandStatus.FAILED)
+    events.take_event_lock()
+    command = db.session.scalars(
+        update(DeviceCommand)
+        .where(DeviceCommand.id == command_id, DeviceCommand.status == CommandStatus.PENDING.value)
+        .values(status=CommandStatus.FAILED.value, completed_at=clock.now(), claimed_by=None, claimed_until=None,
+                result={"status": "error", "error": f"broker refused: {reason}"})
+        .returning(DeviceCommand),
+        execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
+    if command is not None:
+        announce_transition(command, CommandStatus.FAILED)
+
+
+def release_claims(*, command_ids: list[int], claimed_by: str) -> None:
+    """Give pending commands claimed by `claimed_by` back to the bridges, and wake them (a direct publish that
+    never reached the broker)."""
+    if not command_ids:
+        return
+    db.session.execute(
+        update(DeviceCommand)
+        .where(DeviceCommand.id.in_(command_ids), DeviceCommand.status == CommandStatus.PENDING,
+               DeviceCommand.claimed_by == claimed_by)
+        .values(claimed_by=None, claimed_until=None),
+        execution_options={"synchronize_session": False})
+    wake_bridges()
 
 
 def expire_overdue() -> int:
