@@ -27,7 +27,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from flask import Flask
 
@@ -35,6 +35,9 @@ from app.core import clock
 from app.core.db import unit_of_work
 from app.extensions import db
 from app.iot import mqtt
+
+if TYPE_CHECKING:  # the services import this module
+    from app.iot.services.commands import CommandToPublish
 
 log = logging.getLogger(__name__)
 EXTENSION = "iot_direct"
@@ -94,8 +97,8 @@ class DirectPublisher:
         return (not self._stopped and self.connection.connected
                 and len(self._inflight) < max(1, self.max_inflight // 2))
 
-    def publish(self, message: Any) -> None:
-        """Publish a committed command (a `commands.CommandToPublish`); runs after the commit, never raises.
+    def publish(self, message: CommandToPublish) -> None:
+        """Publish a committed command; runs after the commit (its failures are logged by after_commit).
 
         The message expiry is what is left now, rounded down, as the bridges do: the commit may have waited."""
         remaining = math.floor((message.expires_at - clock.now()).total_seconds())
