@@ -202,6 +202,9 @@ class Config:
     IOT_COMMAND_TTL_SECONDS = _env_int("IOT_COMMAND_TTL_SECONDS", 120)
     IOT_LOCK_COMMAND_TTL_SECONDS = _env_int("IOT_LOCK_COMMAND_TTL_SECONDS", 10)  # an unlock never arrives late
     IOT_ACK_GRACE_SECONDS = _env_int("IOT_ACK_GRACE_SECONDS", 30)
+    # A sent command still unanswered this long after its PUBACK is published again while its expiry allows (the
+    # answer was lost with the broker or a connection; devices answer a repeated command from memory).
+    IOT_ANSWER_RETRY_SECONDS = _env_int("IOT_ANSWER_RETRY_SECONDS", 5)
     IOT_HISTORY_DAYS = _env_int("IOT_HISTORY_DAYS", 30)
     IOT_OFFLINE_ALERT_MINUTES = _env_int("IOT_OFFLINE_ALERT_MINUTES", 15)
     # The API process publishes its commands itself after the commit (app/iot/direct.py), the bridges deliver the

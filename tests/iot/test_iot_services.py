@@ -68,6 +68,33 @@ def test_a_command_claimed_by_one_bridge_is_left_alone_by_another_until_the_clai
             assert [c.command_id for c in services.claim_due_commands(bridge_id="b2")] == [command.id]
 
 
+def test_a_sent_command_left_unanswered_is_published_again_until_answered_or_nearly_expired(app, iot_room):
+    retry = app.config["IOT_ANSWER_RETRY_SECONDS"]
+    lock = issue(iot_room.devices["lock"], {"locked": True})  # 10 s
+    light = issue(iot_room.devices["light"], {"on": True})  # 120 s
+    start = clock.now()
+    with clock.frozen(start) as advance:
+        with unit_of_work():
+            assert len(services.claim_due_commands(bridge_id="b1")) == 2
+            services.mark_sent_many(command_ids=[lock.id, light.id])
+        advance(timedelta(seconds=retry - 0.5))
+        with unit_of_work():
+            assert services.claim_due_commands(bridge_id="b1") == []  # the answer may still come
+        advance(timedelta(seconds=1))
+        with unit_of_work():  # no answer: both again, with what is left of their expiry
+            assert [(c.command_id, c.expiry_seconds) for c in services.claim_due_commands(bridge_id="b2")] == [
+                (lock.id, 10 - retry - 1), (light.id, 120 - retry - 1)]
+        with unit_of_work():
+            assert services.claim_due_commands(bridge_id="b1") == []  # not again at once
+            services.record_response(correlation_id=light.correlation_id, response={"status": "ok"})
+        advance(timedelta(seconds=retry + 0.5))  # the lock has under a second left: its expiry job's, not ours
+        with unit_of_work():
+            assert services.claim_due_commands(bridge_id="b1") == []
+    with unit_of_work():
+        assert db.session.get(DeviceCommand, lock.id, populate_existing=True).status == CommandStatus.SENT
+        assert db.session.get(DeviceCommand, light.id, populate_existing=True).publish_count == 2
+
+
 def test_acknowledgement_moves_the_command_once_and_records_events(iot_room):
     command = issue(iot_room.devices["light"], {"on": True})
     with unit_of_work():

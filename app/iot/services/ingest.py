@@ -226,18 +226,22 @@ def _forget_loaded(device_ids: Any) -> None:
 
 def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[int] = frozenset()
                        ) -> list[CommandToPublish]:
-    """Take pending commands to publish: unclaimed ones, or ones this bridge claimed (published, no PUBACK yet).
+    """Take commands to publish: pending ones unclaimed, or claimed by this bridge (published, no PUBACK yet); and
+    sent ones still unanswered IOT_ANSWER_RETRY_SECONDS after their PUBACK, with time left (the answer, or the
+    command, was lost with a broker or a connection: the device answers a copy from memory).
 
     Each gets the expiry that is left, rounded down, so the broker drops it before it could arrive late; one with
     less than a second left is expired instead of published.
     """
     now = clock.now()
+    retry = timedelta(seconds=current_app.config["IOT_ANSWER_RETRY_SECONDS"])
     if db.session.get_bind().dialect.name == "postgresql":
-        return _claim_in_one_statement(bridge_id, limit, skip_ids, now)
-    query = (select(DeviceCommand).where(
-        DeviceCommand.status == CommandStatus.PENDING,
-        or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now,
-            DeviceCommand.claimed_by == bridge_id))
+        return _claim_in_one_statement(bridge_id, limit, skip_ids, now, retry)
+    unclaimed = or_(DeviceCommand.claimed_until.is_(None), DeviceCommand.claimed_until < now)
+    query = (select(DeviceCommand).where(or_(
+        (DeviceCommand.status == CommandStatus.PENDING) & or_(unclaimed, DeviceCommand.claimed_by == bridge_id),
+        (DeviceCommand.status == CommandStatus.SENT) & (DeviceCommand.sent_at < now - retry)
+        & (DeviceCommand.expires_at > now + timedelta(seconds=1)) & unclaimed))
         .order_by(DeviceCommand.id).limit(limit).options(joinedload(DeviceCommand.device, innerjoin=True))
         .with_for_update(of=DeviceCommand, skip_locked=True))
     if skip_ids:
@@ -248,26 +252,33 @@ def claim_due_commands(*, bridge_id: str, limit: int = 200, skip_ids: frozenset[
         if remaining < 1:
             record_transition(command, CommandStatus.EXPIRED)
             continue
-        command.claimed_by, command.claimed_until = bridge_id, now + timedelta(seconds=CLAIM_SECONDS)
+        hold = retry if command.status == CommandStatus.SENT else timedelta(seconds=CLAIM_SECONDS)
+        command.claimed_by, command.claimed_until = bridge_id, now + hold
         command.publish_count += 1
         due.append(_to_publish(command, remaining))
     return due
 
 
 _CLAIM = text(
-    "UPDATE iot_commands AS c SET claimed_by = :bridge, claimed_until = :until, publish_count = c.publish_count + 1 "
+    "UPDATE iot_commands AS c SET claimed_by = :bridge, publish_count = c.publish_count + 1,"
+    " claimed_until = CASE WHEN c.status = 'sent' THEN :retry_until ELSE :until END "
     "FROM iot_devices AS d WHERE d.id = c.device_id AND c.id IN ("
-    " SELECT id FROM iot_commands WHERE status = 'pending'"
-    " AND (claimed_until IS NULL OR claimed_until < :now OR claimed_by = :bridge) AND NOT (id = ANY(:skip))"
+    " SELECT id FROM iot_commands WHERE ("
+    "  (status = 'pending' AND (claimed_until IS NULL OR claimed_until < :now OR claimed_by = :bridge))"
+    "  OR (status = 'sent' AND sent_at < :retry_before AND expires_at > :soon"
+    "      AND (claimed_until IS NULL OR claimed_until < :now)))"
+    " AND NOT (id = ANY(:skip))"
     " ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED) "
     "RETURNING c.id, c.values, c.correlation_id, c.expires_at, d.topic")
 
 
-def _claim_in_one_statement(bridge_id: str, limit: int, skip_ids: frozenset[int], now: Any) -> list[CommandToPublish]:
+def _claim_in_one_statement(bridge_id: str, limit: int, skip_ids: frozenset[int], now: Any,
+                            retry: timedelta) -> list[CommandToPublish]:
     """PostgreSQL: the claim as one UPDATE ... RETURNING (it is on the path of every command)."""
     naive = now.astimezone(UTC).replace(tzinfo=None)
     rows = sorted(db.session.execute(_CLAIM, {
         "bridge": bridge_id, "now": naive, "until": naive + timedelta(seconds=CLAIM_SECONDS), "limit": limit,
+        "retry_until": naive + retry, "retry_before": naive - retry, "soon": naive + timedelta(seconds=1),
         "skip": sorted(skip_ids)}).all())
     due = []
     for command_id, values, correlation_id, expires_at, topic in rows:
