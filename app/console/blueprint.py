@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, g, get_flashed_messages, render_template
 from werkzeug.exceptions import HTTPException
 
-from app.console import access, pages
+from app.console import access, forms, pages
 from app.console.texts import language, t
 from app.core.errors import DomainError
 
@@ -42,8 +42,8 @@ def _t(key: str) -> str:
 def _globals() -> dict[str, Any]:
     staff = g.get("staff")
     return {"lang": language(), "staff": staff, "nav": pages.nav(staff) if staff is not None else [],
-            "csrf_token": access.csrf_token, "messages": get_flashed_messages(with_categories=True),
-            "zone": ZoneInfo}
+            "csrf_token": access.csrf_token, "once_key": forms.once_key,
+            "messages": get_flashed_messages(with_categories=True), "zone": ZoneInfo}
 
 
 def error_page(status: int, key: str, detail: str | None = None) -> tuple[str, int]:

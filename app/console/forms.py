@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
+from flask import request
+
+from app.core.db import unit_of_work
+from app.core.idempotency import run_once
+
+# Hidden field of the forms that create something: the console's Idempotency-Key (a double-click, a browser's
+# resubmission or a retry after a lost answer creates one segment or campaign, not two).
+ONCE_FIELD = "once"
+
+
+def once_key() -> str:
+    """A fresh key for a form being rendered: each render is one intended creation."""
+    return secrets.token_urlsafe(16)
+
+
+def submit_once(work: Callable[[], Any]) -> Any:
+    """Run `work` (which creates and returns the redirect to what it created) once per form key: a repeat of the
+    same form gets the same redirect. A DomainError from `work` rolls it back and frees the key."""
+    key = request.form.get(ONCE_FIELD) or None
+    if key is None:  # a form rendered before keys existed, or a script: one unit of work, as the API without a key
+        with unit_of_work():
+            return work()
+    return run_once(key, work)
 
 
 def id_value(raw: str | None) -> int | str | None:

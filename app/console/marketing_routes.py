@@ -40,9 +40,8 @@ def new_segment() -> Response | str | tuple[str, int]:
     data, errors = shapes.segment_form(request.form)
     if data is not None:
         try:
-            with unit_of_work():
-                segment = push_services.create_segment(staff=g.staff, **data)
-            return redirect(url_for("console.segment", segment_id=segment.id), code=303)
+            return forms.submit_once(lambda: redirect(url_for(
+                "console.segment", segment_id=push_services.create_segment(staff=g.staff, **data).id), code=303))
         except DomainError as error:
             errors = {"": [error.detail]}
     return render_template("console/segment_form.html", hotels=hotels, form=request.form,
@@ -70,9 +69,8 @@ def new_campaign() -> Response | str | tuple[str, int]:
     data, errors = shapes.campaign_form(request.form, time_zone=zone)
     if data is not None and request.form.get("intent") != "preview":
         try:
-            with unit_of_work():
-                campaign = push_services.create_campaign(staff=g.staff, **data)
-            return redirect(url_for("console.campaign", campaign_id=campaign.id), code=303)
+            return forms.submit_once(lambda: redirect(url_for(
+                "console.campaign", campaign_id=push_services.create_campaign(staff=g.staff, **data).id), code=303))
         except DomainError as error:
             errors = {"": [error.detail]}
     status = 422 if errors else 200

@@ -65,26 +65,7 @@ def idempotent(fn: F) -> F:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        key = request.headers.get(HEADER)
-        if key is None:
-            return fn(*args, **kwargs)
-        if not KEY_PATTERN.match(key):
-            raise DomainError("Idempotency-Key must be 1-255 printable ASCII characters.",
-                              code="idempotency_key_invalid")
-        scope, fingerprint = caller_scope(), _fingerprint()
-        claim = _claim(scope=scope, key=key, fingerprint=fingerprint)
-        if isinstance(claim, Response):
-            return claim
-        try:
-            with unit_of_work():
-                response = current_app.make_response(fn(*args, **kwargs))
-                if response.status_code >= 500:
-                    raise RuntimeError("view answered 5xx")  # releases the claim below; never stored
-                _store_response(claim, response)
-        except BaseException:
-            _release(claim)
-            raise
-        return response
+        return run_once(request.headers.get(HEADER), lambda: fn(*args, **kwargs))
 
     # flask-smorest replaces a manual `parameters` list wholesale: fine for JSON-bodied POSTs without query args.
     return Blueprint.doc(
@@ -95,13 +76,45 @@ def idempotent(fn: F) -> F:
     )(wrapper)
 
 
-def _fingerprint() -> str:
-    """Hash of what the request asks for: method, path and body (JSON canonicalised, so key order does not matter)."""
-    raw = request.get_data(cache=True)
+def run_once(key: str | None, work: Callable[[], Any]) -> Any:
+    """Run `work` (which returns a view's answer) once per `key` of this caller, in one unit of work with the
+    stored answer; a retry with the key gets that answer again. No key: `work` simply runs.
+
+    The API takes the key from the `Idempotency-Key` header (`idempotent`); the console from a hidden field of
+    its forms. An error raised by `work` rolls its changes back and frees the key for a retry.
+    """
+    if key is None:
+        return work()
+    if not KEY_PATTERN.match(key):
+        raise DomainError("Idempotency-Key must be 1-255 printable ASCII characters.",
+                          code="idempotency_key_invalid")
+    scope, fingerprint = caller_scope(), _fingerprint()
+    claim = _claim(scope=scope, key=key, fingerprint=fingerprint)
+    if isinstance(claim, Response):
+        return claim
     try:
-        body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
-    except (ValueError, UnicodeDecodeError):
-        body = raw
+        with unit_of_work():
+            response = current_app.make_response(work())
+            if response.status_code >= 500:
+                raise RuntimeError("view answered 5xx")  # releases the claim below; never stored
+            _store_response(claim, response)
+    except BaseException:
+        _release(claim)
+        raise
+    return response
+
+
+def _fingerprint() -> str:
+    """Hash of what the request asks for: method, path and body (JSON canonicalised, so key order does not matter;
+    a form as its parsed fields, since once parsed its raw body is gone)."""
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        body = json.dumps(sorted(request.form.items(multi=True)), separators=(",", ":")).encode()
+    else:
+        raw = request.get_data(cache=True)
+        try:
+            body = json.dumps(json.loads(raw), sort_keys=True, separators=(",", ":")).encode() if raw else b""
+        except (ValueError, UnicodeDecodeError):
+            body = raw
     digest = hashlib.sha256()
     for part in (request.method.encode(), request.path.encode(), body):
         digest.update(part + b"\x00")

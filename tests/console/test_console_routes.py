@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
 
 from app.console import access
 from app.console.texts import TEXTS
 from app.core import clock
 from app.core.auth import PrincipalKind, Role
 from app.core.db import unit_of_work
+from app.extensions import db
 from app.identity.services import revoke_sessions
+from app.push.models import Campaign, Segment
 from tests.console.conftest import console_login, csrf_of, page_csrf
 from tests.factories import headers_for, make_guest, make_hotel, make_room, make_room_type, make_staff, make_stay
 from tests.partners.factories import make_offering, make_partner, make_slot
@@ -202,6 +207,38 @@ def test_marketer_builds_a_segment_and_composes_a_campaign(client, world) -> Non
     client.post(f"/console/marketing/campaigns/{campaign_id}/schedule", data={"csrf_token": token})
     assert 'id="campaign-status">scheduled<' in client.get(campaign_url).text
     assert client.get("/console/marketing/seasons").status_code == 200
+
+
+def _once_of(html: str) -> str:
+    match = re.search(r'name="once" value="([^"]+)"', html)
+    assert match, "the form carries no once key"
+    return match.group(1)
+
+
+def test_a_resubmitted_creation_form_creates_one_segment_and_one_campaign(client, world) -> None:
+    console_login(client, world.marketer)
+    form_page = client.get("/console/marketing/segments/new")
+    token, once = csrf_of(form_page.text), _once_of(form_page.text)
+    assert _once_of(client.get("/console/marketing/segments/new").text) != once  # each render is one creation
+    segment = {"csrf_token": token, "once": once, "name": "Twice", "hotel_id": str(world.hotel.id), "languages": "en"}
+    first = client.post("/console/marketing/segments/new", data=segment)
+    again = client.post("/console/marketing/segments/new", data=segment)  # a double-click, a resubmission
+    assert first.status_code == again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    with unit_of_work():
+        assert db.session.scalar(select(func.count()).select_from(Segment).where(Segment.name == "Twice")) == 1
+    changed = client.post("/console/marketing/segments/new", data={**segment, "name": "Other"})
+    assert changed.status_code == 422 and "different request" in changed.text
+    assert _once_of(changed.text) != once  # the form shown again carries a fresh key
+
+    segment_id = first.headers["Location"].rsplit("/", 1)[1]
+    form_page = client.get(f"/console/marketing/campaigns/new?segment_id={segment_id}")
+    campaign = {"csrf_token": token, "once": _once_of(form_page.text), "segment_id": segment_id, "name": "Once",
+                "title_en": "Spa", "title_ru": "Спа", "body_en": "Half price", "body_ru": "Полцены", "intent": "save"}
+    locations = {client.post("/console/marketing/campaigns/new", data=campaign).headers["Location"] for _ in range(3)}
+    assert len(locations) == 1
+    with unit_of_work():
+        assert db.session.scalar(select(func.count()).select_from(Campaign).where(Campaign.name == "Once")) == 1
 
 
 def test_hostile_input_gets_4xx_pages_not_errors(app, client, world) -> None:
