@@ -2,9 +2,10 @@
 
 One thread owns the database work: paho's network thread only queues events (mqtt.Connection), and this loop
 takes what has queued up (up to MESSAGE_BATCH messages) and stores it in one unit of work. A payload that does not
-decode is logged and skipped before the database sees it; if a batch fails in the database, it is rolled back and
-its messages are stored again one per unit of work, so a failing message is logged and skipped alone, never the end
-of the loop nor of its neighbours. Commands are published outside any transaction; their state moves
+decode is logged and skipped before the database sees it. While the database is unreachable, a batch waits and is
+stored again (nothing is lost to an outage); if a batch fails for its content, it is rolled back and its messages
+are stored again one per unit of work, so a failing message is logged and skipped alone, never the end of the loop
+nor of its neighbours. Commands are published outside any transaction; their state moves
 to `sent` when the broker's PUBACK comes back, to `acknowledged`/`failed` when the device answers.
 """
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import OperationalError
 
 from app.core.db import unit_of_work
 from app.extensions import db
@@ -35,6 +37,8 @@ SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` thi
 SENT_IDLE_SECONDS = 0.02  # ... and an idle one after this long without events
 ANSWER_WAIT_SECONDS = 0.003
 OUTBOX_SWEEP_SECONDS = 1.0  # with LISTEN, the outbox is also read this often (claims that lapsed elsewhere)
+DB_RETRY_FIRST_SECONDS = 0.05  # a batch the database could not take is stored again after this, then 2x, 4x ...
+DB_RETRY_MAX_SECONDS = 5.0
 
 
 class BadPayload(ValueError):
@@ -249,8 +253,7 @@ class Bridge:
         if not reports:
             return
         try:
-            with unit_of_work():
-                rooms = services.record_reports(reports=reports)
+            rooms = self._record_until_the_database_answers(reports)
         except Exception:
             if len(reports) == 1:
                 log.exception("bridge: message on %s failed and was skipped", reports[0].device_topic)
@@ -260,6 +263,26 @@ class Bridge:
             for report in reports:
                 rooms |= self._safely(services.record_reports, reports=[report]) or set()
         self.dirty_rooms |= rooms
+
+    def _record_until_the_database_answers(self, reports: list[services.Report]) -> set[int]:
+        """Store `reports` in one unit of work. While the database is unreachable or busy (OperationalError: a
+        restart, a lost connection, a lock or deadlock timeout) the messages are not at fault: the same batch is
+        tried again, backing off up to DB_RETRY_MAX_SECONDS, rather than skipped. An "offline" or a device's answer
+        dropped here would leave the device shown online or its command unanswered. Meanwhile paho keeps queueing
+        what arrives. Any other error is the messages' own, and goes back to the caller."""
+        delay = DB_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                with unit_of_work():
+                    return services.record_reports(reports=reports)
+            except OperationalError as error:
+                if self.stopping.is_set():
+                    raise
+                log.warning("bridge: database unavailable (%s); storing %d messages again in %.2f s",
+                            error.orig, len(reports), delay)
+                db.session.remove()  # a fresh connection from the pool next time
+                self.stopping.wait(delay)
+                delay = min(delay * 2, DB_RETRY_MAX_SECONDS)
 
     def _decode(self, message: mqtt.Received) -> services.Report | None:
         """The message as a report, or None (logged) when its topic or payload is not what the convention says."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from app.core import clock
 from app.core.auth import Role
 from app.core.db import unit_of_work
 from app.core.events import DomainEvent, events_after
 from app.extensions import db
-from app.iot import mqtt
+from app.iot import mqtt, services
 from app.iot.models import DeviceReading
 from tests.factories import headers_for, make_guest, make_staff, make_stay
 from tests.iot.conftest import Listener, eventually, make_iot_room
@@ -257,3 +259,24 @@ def test_two_bridges_in_one_group_split_the_messages(client, iot_room, in_house,
     with unit_of_work():
         changed = db.session.query(DomainEvent).filter_by(type="device.state_changed").count()
     assert changed >= 21
+
+
+def test_messages_wait_out_a_database_outage_instead_of_being_skipped(client, iot_room, in_house, start_bridge,
+                                                                        simulate, monkeypatch):
+    guest, stay = in_house
+    headers = headers_for(guest)
+    start_bridge()
+    devices = simulate(iot_room)
+    eventually(lambda: device_view(client, headers, stay.id, "climate")["available"] is True, what="online")
+    real_record, failures = services.record_reports, []
+
+    def database_down(**kwargs):  # the bridge's next unit-of-work attempts meet a lost connection
+        if len(failures) < 4:
+            failures.append(kwargs["reports"])
+            raise OperationalError("INSERT INTO device_readings ...", {}, Exception("server closed the connection"))
+        return real_record(**kwargs)
+
+    monkeypatch.setattr(services, "record_reports", database_down)
+    devices["climate"].kill()  # its last will: "offline", which must not be lost to the outage
+    eventually(lambda: device_view(client, headers, stay.id, "climate")["available"] is False, what="offline")
+    assert len(failures) == 4 and all(batch == failures[0] for batch in failures)  # the same batch, again
