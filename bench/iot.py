@@ -18,6 +18,7 @@ worker now also publishes the command, and with the poller).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -268,6 +269,8 @@ def main() -> None:
         guest = make_guest(password=None)
         stay = make_stay(guest, rooms[0])
         topics = [f"{d.topic}/state" for d in devices]
+        gc.collect()
+        gc.freeze()  # as wsgi.py does for the API's workers: no full-collection pause over the app's own objects
 
         results: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "devices": len(devices)}
         say = lambda text: print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)  # noqa: E731
