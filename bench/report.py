@@ -205,7 +205,9 @@ def markdown_section(report: dict[str, Any], profiles: list[Profile]) -> str:
         "(it shares the CPUs with the server).",
         f"- Software: Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".",
         f"- Database: {report['database']}. Password hash: {argon2['variant']} m={argon2['memory_kib']} KiB, "
-        f"t={argon2['time_cost']}, p={argon2['parallelism']}.",
+        f"t={argon2['time_cost']}, p={argon2['parallelism']}"
+        + (f"; one check takes {argon2['verify_ms']} ms here, alone (the floor of login's latency; it shows how fast "
+           "the machine is at the moment)." if "verify_ms" in argon2 else "."),
         f"- Each run: {s['warmup_s']} s warm-up (discarded), then {s['duration_s']} s measured, wrk with 2 threads. "
         "Servers one at a time, never both under load. Access logging off for both (no gunicorn access log, "
         "LOG_LEVEL=WARNING).",
