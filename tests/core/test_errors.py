@@ -95,3 +95,21 @@ def test_an_unexpected_error_is_a_500_problem_without_internals(client, auth_hea
     response = client.get("/api/v1/me/preferences", headers=auth_headers(make_guest()))
     assert response.status_code == 500 and response.mimetype == PROBLEM
     assert "secret" not in response.get_data(as_text=True)
+
+
+def test_text_with_a_nul_character_is_a_422_not_a_database_error(client, auth_headers):
+    """PostgreSQL cannot store U+0000 in text: before this check, the fuzzer's query (below) was a 500 there."""
+    from app.core.auth import Role
+    from tests.factories import make_hotel, make_staff
+
+    manager = auth_headers(make_staff(Role.HOTEL_MANAGER, hotels=[make_hotel()]))
+    response = client.get("/api/v1/staff/audit?subject_kind=%C3%9F%00%03&actor_kind=staff", headers=manager)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.json["errors"] == {"subject_kind": ["Must not contain the NUL character (U+0000)."]}
+    guest = make_guest()
+    response = client.patch("/api/v1/me", headers=auth_headers(guest), json={"first_name": "Ann\u0000a"})
+    assert response.status_code == 422 and "first_name" in response.json["errors"]
+    response = client.put("/api/v1/me/preferences", headers=auth_headers(guest),
+                          json={"allergies": ["nuts", "milk\u0000"]})
+    assert response.status_code == 422 and "1" in response.json["errors"]["allergies"]
+    assert client.get("/api/v1/me", headers=auth_headers(guest)).json["first_name"] == guest.first_name
