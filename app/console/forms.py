@@ -11,6 +11,7 @@ from flask import request
 
 from app.core.db import unit_of_work
 from app.core.idempotency import run_once
+from app.core.schemas import nul_error, nul_path
 
 # Hidden field of the forms that create something: the console's Idempotency-Key (a double-click, a browser's
 # resubmission or a retry after a lost answer creates one segment or campaign, not two).
@@ -43,6 +44,9 @@ def id_value(raw: str | None) -> int | str | None:
 def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(loaded data, {}) or (None, field errors); empty values are left out, as a form cannot send null."""
     cleaned = {key: value for key, value in data.items() if value not in (None, "", [], {})}
+    path = nul_path(cleaned)
+    if path is not None:
+        return None, nul_error(path)
     try:
         return schema.load(cleaned), {}
     except ma.ValidationError as error:

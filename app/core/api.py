@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http
-from collections.abc import Mapping
 from typing import Any
 
 import marshmallow as ma
@@ -11,6 +10,8 @@ from flask import Request, Response
 from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from werkzeug.exceptions import HTTPException
+
+from app.core.schemas import nul_error, nul_path
 
 
 class ProblemSchema(ma.Schema):
@@ -64,9 +65,6 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
-NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
-
-
 def refuse_nul_characters(location_data: Any, *, schema: ma.Schema, req: Request, location: str) -> Any:
     """Refuse (422, per field) any text of the query, body or form that contains U+0000.
 
@@ -75,29 +73,7 @@ def refuse_nul_characters(location_data: Any, *, schema: ma.Schema, req: Request
     and field, rather than in each schema. The error is keyed like marshmallow's (list items by index).
     """
     source = {"query": req.args, "querystring": req.args, "form": req.form}.get(location, location_data)
-    path = _nul_path(source)
+    path = nul_path(source)
     if path is None:
         return location_data
-    errors: Any = [NUL_MESSAGE]
-    for key in reversed(path or ["_schema"]):
-        errors = {key: errors}
-    raise ma.ValidationError(errors)
-
-
-def _nul_path(value: Any, path: tuple[str, ...] = ()) -> list[str] | None:
-    """The keys down to the first text holding U+0000 in `value` (a key counts as its own field), else None."""
-    if isinstance(value, str):
-        return list(path) if "\x00" in value else None
-    if isinstance(value, Mapping):
-        pairs = value.items(multi=True) if hasattr(value, "getlist") else value.items()  # werkzeug MultiDict
-        for key, item in pairs:
-            here = (*path, str(key))
-            found = list(here) if isinstance(key, str) and "\x00" in key else _nul_path(item, here)
-            if found is not None:
-                return found
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_path(item, (*path, str(index)))
-            if found is not None:
-                return found
-    return None
+    raise ma.ValidationError(nul_error(path))

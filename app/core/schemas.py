@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -96,3 +97,38 @@ MAX_ID = 2**63 - 1
 def id_field(*, strict: bool = True, **kwargs: Any) -> ma.fields.Integer:
     """A reference to a row by id: a positive integer that fits the database (query strings: strict=False)."""
     return ma.fields.Integer(strict=strict, validate=ma.validate.Range(1, MAX_ID), **kwargs)
+
+
+# -- the NUL character ---------------------------------------------------------------------------------------------
+# No text of this API has a use for U+0000, and PostgreSQL cannot store it in a text column (a DataError, so a 500
+# for a client's mistake). The API refuses it for every declared argument (app/core/api.py), the console for every
+# form field (app/console/forms.py).
+
+NUL_MESSAGE = "Must not contain the NUL character (U+0000)."
+
+
+def nul_path(value: Any, path: tuple[str, ...] = ()) -> list[str] | None:
+    """The keys down to the first text holding U+0000 in `value` (a key counts as its own field), else None."""
+    if isinstance(value, str):
+        return list(path) if "\x00" in value else None
+    if isinstance(value, Mapping):
+        pairs = value.items(multi=True) if hasattr(value, "getlist") else value.items()  # werkzeug MultiDict
+        for key, item in pairs:
+            here = (*path, str(key))
+            found = list(here) if isinstance(key, str) and "\x00" in key else nul_path(item, here)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def nul_error(path: list[str]) -> dict[str, Any]:
+    """marshmallow's error shape for the field at `path` (list items keyed by index)."""
+    errors: Any = [NUL_MESSAGE]
+    for key in reversed(path or ["_schema"]):
+        errors = {key: errors}
+    return errors

@@ -241,6 +241,17 @@ def test_a_resubmitted_creation_form_creates_one_segment_and_one_campaign(client
         assert db.session.scalar(select(func.count()).select_from(Campaign).where(Campaign.name == "Once")) == 1
 
 
+def test_a_nul_character_in_a_form_field_is_a_422_page(client, world) -> None:
+    console_login(client, world.marketer)
+    form_page = client.get("/console/marketing/segments/new")
+    response = client.post("/console/marketing/segments/new", data={
+        "csrf_token": csrf_of(form_page.text), "once": _once_of(form_page.text), "name": "Nul\u0000name",
+        "hotel_id": str(world.hotel.id), "languages": "en"})
+    assert response.status_code == 422 and "U+0000" in response.text
+    with unit_of_work():
+        assert db.session.scalar(select(func.count()).select_from(Segment)) == 0
+
+
 def test_hostile_input_gets_4xx_pages_not_errors(app, client, world) -> None:
     console_login(client, world.marketer)
     token = page_csrf(client, "/console/marketing")
