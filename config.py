@@ -73,6 +73,9 @@ class Config:
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
+    # How many argon2 hashes one process runs at once (more wait their turn, in order). 0: the host's cores divided
+    # by WEB_CONCURRENCY, gunicorn's worker count, so a host runs about one hash per core (docs/operating.md).
+    PASSWORD_HASH_SLOTS = _env_int("PASSWORD_HASH_SLOTS", 0)
 
     # Login back-off: after this many failures an account is locked for a doubling period.
     LOGIN_FAILURES_BEFORE_LOCK = _env_int("LOGIN_FAILURES_BEFORE_LOCK", 5)

@@ -26,6 +26,7 @@ from flask_jwt_extended.view_decorators import _load_user
 from flask_smorest import Blueprint
 
 from app.core.errors import Forbidden, Unauthorized
+from app.core.fair_slots import FairSlots, slots_per_process
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -86,20 +87,30 @@ def init_password_hasher(app: Flask) -> None:
         memory_cost=app.config["ARGON2_MEMORY_COST_KIB"],
         parallelism=app.config["ARGON2_PARALLELISM"],
     )
+    # Every argon2 call waits for one of these slots, first come first served (see app/core/fair_slots.py).
+    app.extensions["password_hash_slots"] = FairSlots(slots_per_process(app.config["PASSWORD_HASH_SLOTS"]))
+
+
+def _hashing() -> tuple[PasswordHasher, FairSlots]:
+    return current_app.extensions["password_hasher"], current_app.extensions["password_hash_slots"]
 
 
 def hash_password(password: str) -> str:
-    return current_app.extensions["password_hasher"].hash(password)
+    hasher, slots = _hashing()
+    with slots.held():
+        return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
     """Return (matches, needs_rehash). A missing hash never matches but still costs a hash, against timing probes."""
-    hasher: PasswordHasher = current_app.extensions["password_hasher"]
+    hasher, slots = _hashing()
     if not password_hash:
-        hasher.hash(password)
+        with slots.held():
+            hasher.hash(password)
         return False, False
     try:
-        hasher.verify(password_hash, password)
+        with slots.held():
+            hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False, False
     return True, hasher.check_needs_rehash(password_hash)
