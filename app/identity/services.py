@@ -13,11 +13,12 @@ from typing import Any
 
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from app.core import clock
 from app.core.auth import PrincipalKind, ServiceKind, hash_password, hash_secret, token_subject, verify_password
 from app.core.errors import NotFound, TooManyRequests, Unauthorized
+from app.core.prepared_reads import PreparedRead
 from app.core.records import as_records
 from app.extensions import db
 from app.identity.models import ApiKey, AuthSession, LoginCode, PasswordCredentialMixin, RefreshToken
@@ -113,21 +114,19 @@ def load_session_principal(
     """
     if session_id is None:
         return False, False
-    row = db.session.execute(
-        _session_principal_query(model, kind), {"session_id": session_id, "principal_id": principal_id}
-    ).first()
+    row = _session_principal_query(model, kind).first(session_id=session_id, principal_id=principal_id)
     if row is None:
         return False, False
     return row.revoked_at is None and row.expires_at > clock.now(), bool(row.can_sign_in)
 
 
 @cache
-def _session_principal_query(model: type, kind: str) -> Select:
+def _session_principal_query(model: type, kind: str) -> PreparedRead:
     # Built once per account class: composing a SELECT costs more than running this one on an indexed key.
     # On the tables' columns (SQLAlchemy Core), not the ORM entities: the ORM would load the whole account and
-    # build its object, or build fresh result metadata for columns, which cost several times the query itself.
+    # build its object. Run outside the ORM Session (app/core/prepared_reads.py): on every authenticated call.
     sessions, accounts = AuthSession.__table__, model.__table__
-    return (
+    return PreparedRead(
         select(sessions.c.revoked_at, sessions.c.expires_at, model.can_sign_in.label("can_sign_in"))
         .join(accounts, accounts.c.id == sessions.c.principal_id)
         .where(sessions.c.id == bindparam("session_id"), sessions.c.principal_kind == kind,

@@ -7,10 +7,11 @@ from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import bindparam, select
 
 from app.core import clock
 from app.core.errors import Conflict, NotFound, Unprocessable
+from app.core.prepared_reads import PreparedRead
 from app.extensions import db
 from app.guests.models import ConsentPurpose, ConsentRecord, FamilyMember, Guest, GuestPreferences
 from app.guests.services.accounts import find_by_contact
@@ -31,17 +32,18 @@ _PROFILE_COLUMNS = (
 )
 
 
-def my_profile(*, guest_id: int) -> Row:
-    """The guest's own profile as GET /me shows it: the app's most frequent read, so one query for its columns."""
-    row = db.session.execute(_my_profile_query(), {"guest_id": guest_id}).one_or_none()
+def my_profile(*, guest_id: int) -> Any:
+    """The guest's own profile as GET /me shows it: the app's most frequent read, so one prepared query for its
+    columns, outside the ORM Session (app/core/prepared_reads.py)."""
+    row = _my_profile_query().first(guest_id=guest_id)
     if row is None:
         raise NotFound("No such guest.")
     return row
 
 
 @cache
-def _my_profile_query() -> Select:
-    return select(*_PROFILE_COLUMNS).where(_GUESTS.id == bindparam("guest_id"))
+def _my_profile_query() -> PreparedRead:
+    return PreparedRead(select(*_PROFILE_COLUMNS).where(_GUESTS.id == bindparam("guest_id")))
 
 
 def update_profile(*, guest: Guest, changes: dict[str, Any]) -> Guest:
