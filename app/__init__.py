@@ -15,7 +15,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     """Build the application for `config_name` (or APP_ENV), with optional config overrides (tests)."""
     config_class = config_for(config_name)
     config_class.validate()
-    app = Flask(__name__, instance_path=str(_instance_dir()))
+    from app.core.flask_app import HotelFlask
+
+    app = HotelFlask(__name__, instance_path=str(_instance_dir()))
     app.config.from_object(config_class)
     app.config.update(overrides or {})
     from app.core.converters import IdConverter

@@ -1,6 +1,6 @@
 """Guest accounts (/auth), the guest's own profile (/me) and the front desk's work on guests (/staff/guests)."""
 
-from flask import current_app, request
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
@@ -39,6 +39,7 @@ from app.guests.schemas import (
     PreferencesSchema,
     RegisterSchema,
     WalkInCreateSchema,
+    dump_guest,
     normalise_contact,
 )
 from app.guests.senders import code_sender
@@ -139,7 +140,7 @@ class Me(MethodView):
     @me_blp.response(200, GuestSchema)
     def get(self):
         """Show my profile."""
-        return services.my_profile(guest_id=current_guest_id())
+        return jsonify(dump_guest(services.my_profile(guest_id=current_guest_id())))
 
     @guest_required
     @me_blp.arguments(GuestUpdateSchema)

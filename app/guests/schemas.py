@@ -138,6 +138,20 @@ class GuestSchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
+def dump_guest(guest: Any) -> dict[str, Any]:
+    """Exactly what `GuestSchema().dump(guest)` returns, written out by hand for GET /me, the app's most frequent
+    read: marshmallow took 70 us of its 540. The schema stays the documented contract, and tests/guests check that
+    both give the same document."""
+    return {
+        "id": guest.id, "email": guest.email, "phone": guest.phone,
+        "email_verified": guest.email_verified_at is not None, "phone_verified": guest.phone_verified_at is not None,
+        "first_name": guest.first_name, "last_name": guest.last_name,
+        "birth_date": None if guest.birth_date is None else guest.birth_date.isoformat(),
+        "language": guest.language, "time_zone": guest.time_zone, "country": guest.country, "city": guest.city,
+        "has_identity_document": bool(guest.has_identity_document), "created_at": guest.created_at.isoformat(),
+    }
+
+
 class GuestUpdateSchema(StrictSchema):
     email = NormalisedEmail(allow_none=True)
     phone = Phone(allow_none=True)

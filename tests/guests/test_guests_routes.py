@@ -4,6 +4,8 @@ from sqlalchemy import text
 
 from app.core import clock
 from app.extensions import db
+from app.guests.models import Guest
+from app.guests.schemas import GuestSchema
 from tests.factories import make_guest
 
 PREFERENCES = {
@@ -40,6 +42,16 @@ def test_get_me_shows_every_field_exactly_as_the_profile_update_returns_it(clien
     assert shown["has_identity_document"] is True
     assert shown["email_verified"] is True and shown["phone_verified"] is False
     assert shown["created_at"].endswith("+00:00")
+
+
+def test_get_me_hand_written_answer_is_the_schemas_for_a_sparse_profile_too(client, auth_headers):
+    # GET /me writes its document by hand (dump_guest); GuestSchema is the contract. A walk-in's profile with
+    # nothing but a phone: every optional field empty, nothing verified.
+    guest = make_guest(email=None, phone="+79990001122", first_name=None, last_name=None, password=None)
+    shown = client.get("/api/v1/me", headers=auth_headers(guest)).json
+    db.session.expire_all()
+    assert shown == GuestSchema().dump(db.session.get(Guest, guest.id))
+    assert shown["email"] is None and shown["birth_date"] is None and shown["email_verified"] is False
 
 
 def test_identity_document_is_encrypted_at_rest(client, auth_headers):
