@@ -73,8 +73,8 @@ class Config:
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
-    # How many argon2 hashes one process runs at once (more wait their turn, in order). 0: the host's cores divided
-    # by WEB_CONCURRENCY, gunicorn's worker count, so a host runs about one hash per core (docs/operating.md).
+    # How many argon2 hashes this machine's processes run at once, together (more wait their turn, in order; lock
+    # files in the instance folder's locks/). 0: one per core this process may use (docs/operations.md).
     PASSWORD_HASH_SLOTS = _env_int("PASSWORD_HASH_SLOTS", 0)
 
     # Login back-off: after this many failures an account is locked for a doubling period.

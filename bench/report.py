@@ -210,8 +210,8 @@ def markdown_section(report: dict[str, Any], profiles: list[Profile]) -> str:
            "the machine is at the moment)." if "verify_ms" in argon2 else "."),
         f"- Each run: {s['warmup_s']} s warm-up (discarded), then {s['duration_s']} s measured, wrk with 2 threads. "
         "Servers one at a time, never both under load. Access logging off for both (no gunicorn access log, "
-        "LOG_LEVEL=WARNING). The app gets WEB_CONCURRENCY = the profile's --workers, so each worker runs at most "
-        "(CPUs / workers, at least 1) password hashes at once and queues the rest in arrival order.",
+        "LOG_LEVEL=WARNING). The app runs at most one password hash per CPU at once, all workers together, and "
+        "queues the rest in arrival order.",
     ]
     for profile in profiles:
         role = "headline: decides PASS/FAIL" if profile.headline else "for comparison"

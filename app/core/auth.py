@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -26,7 +27,7 @@ from flask_jwt_extended.view_decorators import _load_user
 from flask_smorest import Blueprint
 
 from app.core.errors import Forbidden, Unauthorized
-from app.core.fair_slots import FairSlots, slots_per_process
+from app.core.fair_slots import FairSlots, MachineSlots, SlotGate, machine_cores
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -87,11 +88,13 @@ def init_password_hasher(app: Flask) -> None:
         memory_cost=app.config["ARGON2_MEMORY_COST_KIB"],
         parallelism=app.config["ARGON2_PARALLELISM"],
     )
-    # Every argon2 call waits for one of these slots, first come first served (see app/core/fair_slots.py).
-    app.extensions["password_hash_slots"] = FairSlots(slots_per_process(app.config["PASSWORD_HASH_SLOTS"]))
+    # Every argon2 call waits for one of the machine's slots, first come first served (app/core/fair_slots.py).
+    size = app.config["PASSWORD_HASH_SLOTS"] or machine_cores()
+    app.extensions["password_hash_slots"] = SlotGate(
+        FairSlots(size), MachineSlots(Path(app.instance_path) / "locks", "password-hash", size))
 
 
-def _hashing() -> tuple[PasswordHasher, FairSlots]:
+def _hashing() -> tuple[PasswordHasher, SlotGate]:
     return current_app.extensions["password_hasher"], current_app.extensions["password_hash_slots"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from app.core.fair_slots import FairSlots, slots_per_process
+from app.core.fair_slots import FairSlots, MachineSlots, SlotGate
 from tests.factories import PASSWORD, make_guest
 
 
@@ -93,18 +95,86 @@ def test_a_slot_is_returned_when_the_work_fails():
         slots.release()
 
 
-@pytest.mark.parametrize(
-    ("configured", "cores", "web_concurrency", "expected"),
-    [
-        (3, 8, "2", 3),  # an explicit setting wins
-        (0, 2, "2", 1),  # the Procfile on two cores: one hash per worker, two per machine
-        (0, 8, "2", 4),
-        (0, 2, "5", 1),  # more workers than cores: still one each
-        (0, 4, "many", 4),  # unreadable: counted as one worker
-    ],
-)
-def test_slots_per_process(configured, cores, web_concurrency, expected):
-    assert slots_per_process(configured, cpu_count=cores, web_concurrency=web_concurrency) == expected
+def _child(work) -> int:
+    """Fork a child that runs `work()` and exits; returns its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            work()
+        finally:
+            os._exit(0)
+    return pid
+
+
+def _reap(*pids: int) -> None:
+    for pid in pids:
+        os.waitpid(pid, 0)
+
+
+def _take_in_a_thread(slots: MachineSlots) -> tuple[threading.Event, threading.Event]:
+    """A thread that takes a slot, says so (first event) and gives it back when told (second event)."""
+    taken, done = threading.Event(), threading.Event()
+
+    def take() -> None:
+        with slots.held():
+            taken.set()
+            done.wait(10)
+
+    threading.Thread(target=take, daemon=True).start()
+    return taken, done
+
+
+def test_machine_slots_are_shared_by_processes(tmp_path):
+    journal = tmp_path / "journal"
+
+    def hold() -> None:
+        with MachineSlots(tmp_path, "hash", 1).held():
+            with journal.open("a") as out:
+                out.write(f"in {time.monotonic()}\n")
+            time.sleep(0.05)
+            with journal.open("a") as out:
+                out.write(f"out {time.monotonic()}\n")
+
+    _reap(*[_child(hold) for _ in range(3)])
+    events = [line.split()[0] for line in journal.read_text().splitlines()]
+    assert events == ["in", "out"] * 3  # one holder at a time, never two "in" in a row
+
+
+def test_a_machine_slot_is_free_again_when_its_holder_is_killed(tmp_path):
+    ready_r, ready_w = os.pipe()
+
+    def hold_forever() -> None:
+        with MachineSlots(tmp_path, "hash", 1).held():
+            os.write(ready_w, b"1")
+            time.sleep(60)
+
+    pid = _child(hold_forever)
+    assert os.read(ready_r, 1) == b"1"
+    taken, done = _take_in_a_thread(MachineSlots(tmp_path, "hash", 1))
+    assert not taken.wait(0.1)  # the child holds the only slot
+    os.kill(pid, signal.SIGKILL)
+    _reap(pid)
+    assert taken.wait(5)  # the kernel dropped the dead holder's flock
+    done.set()
+
+
+def test_machine_slots_let_as_many_holders_in_as_there_are_slots(tmp_path):
+    inside_r, inside_w = os.pipe()
+    go_r, go_w = os.pipe()
+
+    def hold_until_told() -> None:
+        with MachineSlots(tmp_path, "hash", 2).held():
+            os.write(inside_w, b"1")
+            os.read(go_r, 1)
+
+    pids = [_child(hold_until_told) for _ in range(2)]
+    assert os.read(inside_r, 1) + os.read(inside_r, 1) == b"11"  # both inside at once
+    third, done = _take_in_a_thread(MachineSlots(tmp_path, "hash", 2))
+    assert not third.wait(0.1)  # a third waits
+    os.write(go_w, b"11")
+    _reap(*pids)
+    assert third.wait(5)
+    done.set()
 
 
 class CountingHasher:
@@ -139,11 +209,11 @@ class CountingHasher:
         return self.real.check_needs_rehash(password_hash)
 
 
-def test_concurrent_logins_through_the_api_take_turns_at_hashing(app, monkeypatch):
+def test_concurrent_logins_through_the_api_take_turns_at_hashing(app, monkeypatch, tmp_path):
     guests = [make_guest(email=f"turns{n}@example.com") for n in range(6)]
     counting = CountingHasher(app.extensions["password_hasher"])
     monkeypatch.setitem(app.extensions, "password_hasher", counting)
-    monkeypatch.setitem(app.extensions, "password_hash_slots", FairSlots(1))
+    monkeypatch.setitem(app.extensions, "password_hash_slots", SlotGate(FairSlots(1), MachineSlots(tmp_path, "h", 1)))
 
     def log_in(n: int) -> int:
         password = PASSWORD if n < 6 else "wrong password"
