@@ -73,9 +73,11 @@ class Config:
     ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 2)
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 19 * 1024)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
-    # How many argon2 hashes this machine's processes run at once, together (more wait their turn, in order; lock
-    # files in the instance folder's locks/). 0: one per core this process may use (docs/operations.md).
+    # How many argon2 hashes this machine's processes run at once, together (more wait their turn, in order, on
+    # lock files in LOCK_DIR). 0: one per core this process may use (docs/operations.md).
     PASSWORD_HASH_SLOTS = _env_int("PASSWORD_HASH_SLOTS", 0)
+    # A writable folder on this machine, the same for all its web workers (created if missing).
+    LOCK_DIR = _env("LOCK_DIR", str(INSTANCE_DIR / "locks"))
 
     # Login back-off: after this many failures an account is locked for a doubling period.
     LOGIN_FAILURES_BEFORE_LOCK = _env_int("LOGIN_FAILURES_BEFORE_LOCK", 5)

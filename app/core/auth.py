@@ -91,7 +91,7 @@ def init_password_hasher(app: Flask) -> None:
     # Every argon2 call waits for one of the machine's slots, first come first served (app/core/fair_slots.py).
     size = app.config["PASSWORD_HASH_SLOTS"] or machine_cores()
     app.extensions["password_hash_slots"] = SlotGate(
-        FairSlots(size), MachineSlots(Path(app.instance_path) / "locks", "password-hash", size))
+        FairSlots(size), MachineSlots(Path(app.config["LOCK_DIR"]), "password-hash", size))
 
 
 def _hashing() -> tuple[PasswordHasher, SlotGate]:
