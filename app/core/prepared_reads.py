@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -88,21 +89,22 @@ class PreparedRead:
         except dbapi_error as error:  # the database cannot be reached: SQLAlchemy's class, as engine.connect() says
             raise DBAPIError.instance(None, None, error, dbapi_error, dialect=engine.dialect,
                                       connection_invalidated=engine.dialect.is_disconnect(error, None, None)) from error
+        cursor = None
         try:
             cursor = connection.cursor()
-            try:
-                cursor.execute(plan.sql, params)
-                raw = cursor.fetchone()
-            except dbapi_error as error:
-                # What Connection.execute would raise: SQLAlchemy's exception classes (the API's 503 for an
-                # unreachable database), with a connection that died dropped from the pool instead of reused.
-                invalidated = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-                if invalidated:
-                    connection.invalidate(error)
-                raise DBAPIError.instance(plan.sql, params, error, dbapi_error, dialect=engine.dialect,
-                                          connection_invalidated=invalidated) from error
-            finally:
-                cursor.close()
+            cursor.execute(plan.sql, params)
+            raw = cursor.fetchone()
+        except dbapi_error as error:
+            # What Connection.execute would raise: SQLAlchemy's exception classes (the API's 503 for an
+            # unreachable database), with a connection that died dropped from the pool instead of reused.
+            invalidated = engine.dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            if invalidated:
+                connection.invalidate(error)
+            raise DBAPIError.instance(plan.sql, params, error, dbapi_error, dialect=engine.dialect,
+                                      connection_invalidated=invalidated) from error
         finally:
+            if cursor is not None:
+                with suppress(dbapi_error):  # a cursor of a connection that just died may refuse to close
+                    cursor.close()
             connection.close()  # back to the pool, which rolls back anything the read opened
         return None if raw is None else plan.row(raw)
