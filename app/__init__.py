@@ -51,10 +51,6 @@ def register_extensions(app: Flask) -> None:
     from app.core.schemas import Localised
     from app.extensions import api, db, jwt, migrate
 
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        # A file on this machine cannot have dropped the connection: skip pre-ping's extra round trip per request.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            key: value for key, value in app.config["SQLALCHEMY_ENGINE_OPTIONS"].items() if key != "pool_pre_ping"}
     db.init_app(app)
     configure_engine(app)
     # Batch mode lets Alembic alter tables on SQLite (it recreates them), using the named constraints.

@@ -7,6 +7,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,7 +17,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -158,6 +159,35 @@ def configure_engine(app: Flask) -> None:
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
                           mmap_size=app.config.get("SQLITE_MMAP_SIZE", 0))
+    else:  # a file on this machine cannot have dropped the connection
+        ping_connections_left_idle(engine, idle_seconds=app.config["DB_PING_IDLE_SECONDS"])
+
+
+def ping_connections_left_idle(engine: Engine, *, idle_seconds: float) -> None:
+    """Before a pooled connection idle for `idle_seconds` or more is used, ping it; one the server closed is
+    replaced (the pool connects anew), so the request does not fail on it.
+
+    SQLAlchemy's pool_pre_ping pings at every checkout: a round trip per unit of work and per prepared read, a
+    tenth of a small request's time on PostgreSQL. A connection used a moment ago is alive unless the server went
+    away within that moment; then the request that finds out gets the outage's 503 (Retry-After) and SQLAlchemy
+    drops the pool's other connections of that time (docs/operations.md).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in_at = record.info.get("checked_in_at")
+        if checked_in_at is None or time.monotonic() - checked_in_at < idle_seconds:
+            return  # a new connection, or one in use a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError(str(error)) from error  # the pool replaces the connection
+            raise
 
 
 def _driver_execute(connection: Any, statement: str) -> None:

@@ -10,8 +10,7 @@ layers.
 
 Use it for single-row reads of plain columns by key, not for anything written to (a unit of work keeps
 the Session), and not for statements with expanding IN parameters. Each call takes a connection from the pool and
-returns it at once: on SQLite the read is one autocommit SELECT; on PostgreSQL the pool's reset on return ends the
-read's transaction.
+returns it at once; the read is one autocommit SELECT, one round trip on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -37,6 +36,10 @@ class _Plan:
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("PreparedRead does not take expanding (IN) parameters")
         self.sql = compiled.string
+        # psycopg runs a SELECT in a transaction it opens with a BEGIN, which the pool ends with a ROLLBACK: two
+        # more round trips than the read itself. In autocommit mode the read is one. (sqlite3: the engine's
+        # connections are in autocommit mode already; app/core/db.py.)
+        self.autocommit_attribute = dialect.name == "postgresql"
         self.compiled = compiled
         self.positional = bool(compiled.positional)
         self.order = list(compiled.positiontup or [])
@@ -89,8 +92,10 @@ class PreparedRead:
         except dbapi_error as error:  # the database cannot be reached: SQLAlchemy's class, as engine.connect() says
             raise DBAPIError.instance(None, None, error, dbapi_error, dialect=engine.dialect,
                                       connection_invalidated=engine.dialect.is_disconnect(error, None, None)) from error
-        cursor = None
+        cursor, driver_connection = None, connection.dbapi_connection
         try:
+            if plan.autocommit_attribute:  # no BEGIN before the SELECT, no ROLLBACK when the pool takes it back
+                driver_connection.autocommit = True
             cursor = connection.cursor()
             cursor.execute(plan.sql, params)
             raw = cursor.fetchone()
@@ -106,5 +111,10 @@ class PreparedRead:
             if cursor is not None:
                 with suppress(dbapi_error):  # a cursor of a connection that just died may refuse to close
                     cursor.close()
-            connection.close()  # back to the pool, which rolls back anything the read opened
+            if plan.autocommit_attribute and connection.is_valid:
+                try:
+                    driver_connection.autocommit = False  # back as the pool lent it, whatever happened
+                except dbapi_error as error:
+                    connection.invalidate(error)  # never lend out a connection in autocommit mode
+            connection.close()  # back to the pool
         return None if raw is None else plan.row(raw)

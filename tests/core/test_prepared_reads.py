@@ -62,6 +62,27 @@ def test_database_errors_are_sqlalchemys_and_the_connection_goes_back_to_the_poo
     assert PreparedRead(STATEMENT).first(guest_id=guest.id).id == guest.id  # the pool still serves good reads
 
 
+def _pooled_connections_in_autocommit_mode() -> list[bool]:
+    connections = [db.engine.raw_connection() for _ in range(db.engine.pool.checkedin())]
+    try:
+        return [bool(getattr(connection.dbapi_connection, "autocommit", False)) for connection in connections]
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_connections_go_back_to_the_pool_in_transaction_mode_after_good_and_failed_reads():
+    """On PostgreSQL the read runs in autocommit mode (one round trip); a connection left in that mode would make
+    the next unit of work commit statement by statement, and so half of a failed one."""
+    guest = make_guest(language="ru")
+    broken = PreparedRead(select(func.no_such_function(GUESTS.id)).where(GUESTS.id == bindparam("guest_id")))
+    assert PreparedRead(STATEMENT).first(guest_id=guest.id) is not None
+    with pytest.raises(DBAPIError):
+        broken.first(guest_id=guest.id)
+    assert db.engine.pool.checkedin() >= 1
+    assert _pooled_connections_in_autocommit_mode() == [False] * db.engine.pool.checkedin()
+
+
 def test_expanding_parameters_are_refused():
     with pytest.raises(ValueError, match="expanding"):
         PreparedRead(select(GUESTS.id).where(GUESTS.id.in_(bindparam("ids", expanding=True)))).first(ids=[1])
