@@ -107,6 +107,11 @@ class Bridge:
         self._other_inflight: set[int] = set()  # mids of discovery and aggregate publishes awaiting PUBACK
         self._broker_has: dict[int, float] = {}  # command id -> when its PUBACK came (not yet marked sent)
         self._listening = threading.Event()  # the LISTEN connection is up (PostgreSQL): NOTIFY wakes the outbox
+        # The connection (Connection.link) whose Connected event this loop has handled; None while down. Publishing
+        # only on it keeps each device's commands in id order across a reconnect: paho's network thread reports
+        # `connected` before this loop has learnt which earlier publishes were dropped, and a newer command sent in
+        # that gap would overtake an older one that devices then refuse as superseded.
+        self._link: int | None = None
         self._outbox_due = True
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
@@ -231,12 +236,14 @@ class Bridge:
                 self._other_inflight.discard(mid)
             log.info("bridge connected (session present: %s, %d publishes to redo)", event.session_present,
                      len(event.dropped_mids))
+            self._link = event.link
             self._next_aggregate = 0.0
             self._outbox_due = True
             if self.settings.discovery:
                 self._discovery_backlog = self._safely(services.discovery_configs) or []
         elif isinstance(event, mqtt.Disconnected):
             log.warning("bridge disconnected: %s", event.reason)
+            self._link = None
 
     def _handle_messages(self, messages: list[mqtt.Received]) -> None:
         if not messages:
@@ -321,7 +328,7 @@ class Bridge:
             self._next_heartbeat = now + self.settings.heartbeat_seconds
             self._safely(services.heartbeat, bridge_id=self.settings.bridge_id)
             self._safely(services.expire_overdue)
-        if self.connection.connected:
+        if self._link is not None and self.connection.connected:
             # With LISTEN, the outbox is read when a NOTIFY says a command was committed (and on a slow sweep for
             # lapsed claims); reading it on every pass of the loop cost the database a query every few ms.
             if self._outbox_due or not self._listening.is_set() or now >= self._next_sweep:
@@ -338,7 +345,8 @@ class Bridge:
         return self.settings.broker.max_inflight - len(self.inflight) - len(self._other_inflight)
 
     def _publish_other(self, topic: str, body: dict[str, Any]) -> None:
-        mid = self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True))
+        mid = self.connection.publish(mqtt.Outgoing(topic, json.dumps(body).encode(), qos=1, retain=True),
+                                      link=self._link)
         if mid is not None:
             self._other_inflight.add(mid)
 
@@ -353,7 +361,7 @@ class Bridge:
         for command in due:
             mid = self.connection.publish(mqtt.Outgoing(
                 command.topic, command.payload, qos=1, retain=False, expiry_seconds=command.expiry_seconds,
-                response_topic=command.response_topic, correlation_data=command.correlation_data))
+                response_topic=command.response_topic, correlation_data=command.correlation_data), link=self._link)
             if mid is None:
                 return  # the link dropped: the claim stays ours and the reconnect publishes them again
             self.inflight[mid] = command.command_id

@@ -81,6 +81,7 @@ class Received:
 class Connected:
     session_present: bool
     dropped_mids: list[int] = field(default_factory=list)  # paho's unacknowledged publishes, now forgotten
+    link: int = 0  # which connection of this client it is (Connection.link)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ class Connection:
         self._birth = birth
         self._clean_start = clean_start
         self.connected = False
+        # Counts successful connects. A caller on another thread sees `connected` turn True before it has handled
+        # the Connected event (and its dropped publishes); publishing with the link it last handled lets it keep
+        # its own order across a reconnect (see publish).
+        self.link = 0
         client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         if settings.username:
             client.username_pw_set(settings.username, settings.password)
@@ -157,9 +162,10 @@ class Connection:
 
     # -- publishing -----------------------------------------------------------------------------------------------
 
-    def publish(self, message: Outgoing) -> int | None:
-        """Publish; returns paho's message id, or None when not connected (nothing is queued then)."""
-        if not self.connected:
+    def publish(self, message: Outgoing, *, link: int | None = None) -> int | None:
+        """Publish; returns paho's message id, or None when not connected (nothing is queued then), or when `link`
+        is given and is not the current connection: the caller has not yet seen the reconnect's Connected event."""
+        if not self.connected or (link is not None and link != self.link):
             return None
         properties = None
         if message.expiry_seconds is not None or message.response_topic or message.correlation_data:
@@ -200,12 +206,13 @@ class Connection:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         dropped = [message.mid for message in client.drop_out_messages()]
+        self.link += 1
         self.connected = True
         if self._subscriptions:
             client.subscribe(self._subscriptions)
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, qos=self._birth.qos, retain=self._birth.retain)
-        self._emit(Connected(session_present=bool(flags.session_present), dropped_mids=dropped))
+        self._emit(Connected(session_present=bool(flags.session_present), dropped_mids=dropped, link=self.link))
 
     def _handle_disconnect(self, _client: paho.Client, _userdata: Any, _flags: Any, reason_code: Any,
                            _properties: Any) -> None:

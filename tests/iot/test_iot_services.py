@@ -240,10 +240,11 @@ class FakeConnection:
 
     def __init__(self) -> None:
         self.connected = True
+        self.link = 1
         self.published: list[mqtt.Outgoing] = []
 
-    def publish(self, message: mqtt.Outgoing) -> int | None:
-        if not self.connected:
+    def publish(self, message: mqtt.Outgoing, *, link: int | None = None) -> int | None:
+        if not self.connected or (link is not None and link != self.link):
             return None
         self.published.append(message)
         return len(self.published)
@@ -264,7 +265,7 @@ def test_bridge_publishes_commands_and_redoes_the_unconfirmed_after_a_reconnect(
     assert published.qos == 1 and published.retain is False and published.expiry_seconds <= 120
     bridge._publish_commands()
     assert len(bridge.connection.published) == 1  # in flight: not published twice
-    bridge._handle(mqtt.Connected(session_present=True, dropped_mids=[1]))  # the PUBACK never came
+    bridge._handle(mqtt.Connected(session_present=True, dropped_mids=[1], link=1))  # the PUBACK never came
     bridge._publish_commands()
     sets = [mid for mid, m in enumerate(bridge.connection.published, start=1) if m.topic.endswith("/set")]
     assert len(sets) == 2  # published again (discovery configs went out on connect too)
@@ -273,6 +274,32 @@ def test_bridge_publishes_commands_and_redoes_the_unconfirmed_after_a_reconnect(
     assert len([m for m in bridge.connection.published if m.topic.endswith("/set")]) == 2  # PUBACKed: not again
     bridge._drain(0.01)  # the loop is idle: PUBACKed commands are marked sent
     assert status_of(command.id) == CommandStatus.SENT
+
+
+def test_after_a_reconnect_a_device_gets_its_commands_in_order(app, iot_room):
+    """paho's thread reports the new connection before the bridge's loop has handled the reconnect (and learnt
+    which publishes were dropped): a newer command published in that gap would overtake the dropped older one,
+    which the device would then refuse as superseded."""
+    bridge = fake_bridge(app)
+    bridge._handle(mqtt.Connected(session_present=False, link=1))
+    light = iot_room.devices["light"]
+
+    def commands_published():
+        return [json.loads(m.payload)["id"] for m in bridge.connection.published if m.topic.endswith("/set")]
+
+    older = issue(light, {"brightness": 10})
+    bridge._tick()
+    assert commands_published() == [older.id]
+    bridge.connection.link = 2  # the link dropped (no PUBACK for `older`) and came back: connected again
+    newer = issue(light, {"brightness": 20})
+    bridge._tick()
+    assert commands_published() == [older.id]  # the loop has not seen the reconnect yet: it waits
+    bridge._handle(mqtt.Disconnected(reason="gone"))
+    bridge._tick()
+    mid_of_older = next(mid for mid, command_id in bridge.inflight.items() if command_id == older.id)
+    bridge._handle(mqtt.Connected(session_present=True, dropped_mids=[mid_of_older], link=2))
+    bridge._tick()
+    assert commands_published() == [older.id, older.id, newer.id]
 
 
 def test_bridge_skips_bad_messages_and_keeps_handling(app, iot_room):
