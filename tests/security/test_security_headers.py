@@ -116,6 +116,19 @@ def test_production_refuses_a_weak_setting(production, setting, value, named):
     assert named in _refusal()
 
 
+@pytest.mark.parametrize(("memory_kib", "time_cost", "accepted"), [
+    (47104, 1, True), (19456, 2, True), (12288, 3, True), (9216, 4, True), (7168, 5, True), (65536, 3, True),
+    (47103, 1, False), (19456, 1, False), (7168, 4, False), (6144, 10, False),
+])
+def test_production_takes_any_owasp_argon2id_profile(production, memory_kib, time_cost, accepted):
+    production.setattr(ProductionConfig, "ARGON2_MEMORY_COST_KIB", memory_kib)
+    production.setattr(ProductionConfig, "ARGON2_TIME_COST", time_cost)
+    if accepted:
+        ProductionConfig.validate()
+    else:
+        assert "ARGON2_MEMORY_COST_KIB" in _refusal()
+
+
 def test_production_refuses_flask_debug_from_the_environment(production):
     production.setenv("FLASK_DEBUG", "1")
     assert "DEBUG" in _refusal()
