@@ -5,10 +5,11 @@ process has a live MQTT connection, `commands.issue` claims the new row for it (
 client id, for `IOT_DIRECT_CLAIM_SECONDS`) inside the API's transaction and asks `publish` to send it once the
 transaction has committed (`app.core.db.after_commit`). A worker thread then records what the broker said, in small
 units of work: PUBACK -> `sent`, a refusal -> `failed`, and a publish that never left (the link dropped) -> the
-claim released and the bridges woken. Whatever this process fails to do (it dies, the link drops before the
-PUBACK), its claim lapses and a bridge publishes the command, with the expiry that is left, exactly as it does for
-commands it claimed itself. When the connection is not up (the broker is down, the process just started), the row
-is left unclaimed and the bridges deliver it: the API never waits for the broker.
+claim released and the bridges woken; so are the commands still without PUBACK when the link drops. Whatever this
+process fails to do (it dies before the PUBACK), its claim lapses and a bridge publishes the command, with the
+expiry that is left, exactly as it does for commands it claimed itself. When the connection is not up (the broker
+is down, the process just started), the row is left unclaimed and the bridges deliver it: the API never waits for
+the broker.
 
 One publisher per process (per gunicorn worker), started on the first command and stopped at exit. Its client id
 is unique and its session clean: it subscribes to nothing (devices' answers go to the bridges) and keeps nothing
@@ -78,8 +79,8 @@ class DirectPublisher:
         return self
 
     def stop(self) -> None:
-        """Disconnect, then record the outcomes already known (commands still without PUBACK keep their claim,
-        which lapses: a bridge publishes them then)."""
+        """Disconnect, then record the outcomes already known (commands still without PUBACK are released to the
+        bridges at the disconnect; should that miss, their claim lapses and a bridge publishes them then)."""
         if self._stopped:
             return
         self._stopped = True
@@ -130,13 +131,25 @@ class DirectPublisher:
         elif isinstance(event, mqtt.Connected):
             # Publishes without PUBACK were dropped by paho on reconnect (mqtt.py): hand them to the bridges, which
             # publish them with the expiry that is left (a device that did get one answers the copy from memory).
+            # Most were handed over at the disconnect; these are the ones registered after it.
             with self._lock:
                 dropped = [self._inflight.pop(mid) for mid in event.dropped_mids if mid in self._inflight]
                 self._early.clear()
             for command_id in dropped:
                 self._outcomes.put(_Outcome(command_id, "released"))
-        elif isinstance(event, mqtt.Disconnected) and not self._stopped:
-            log.warning("iot direct publisher %s disconnected: %s", self.client_id, event.reason)
+        elif isinstance(event, mqtt.Disconnected):
+            # This connection will never send them again (paho's copies are dropped at the reconnect): the bridges
+            # take them now rather than at this connection's reconnect, which may come after theirs, when they
+            # would already have published newer commands for the same devices (refused then as superseded).
+            with self._lock:
+                dropped = list(self._inflight.values())
+                self._inflight.clear()
+                self._early.clear()
+            for command_id in dropped:
+                self._outcomes.put(_Outcome(command_id, "released"))
+            if not self._stopped:
+                log.warning("iot direct publisher %s disconnected: %s (%d commands handed to the bridges)",
+                            self.client_id, event.reason, len(dropped))
 
     def _puback(self, command_id: int, event: mqtt.Published) -> None:
         self._outcomes.put(_Outcome(command_id, "sent" if event.ok else "refused", event.reason))

@@ -173,3 +173,19 @@ def test_a_device_refuses_a_command_older_than_the_last_it_carried_out(iot_room,
     by_correlation = {m.correlation_data: m.payload for m in answers.messages}
     assert b'"ok"' in by_correlation[b"c7"] and b"superseded" in by_correlation[b"c5"]
     assert devices["lock"].state["locked"] is True and devices["lock"].executed == [7]
+
+
+def test_when_the_link_drops_the_commands_without_puback_go_to_the_bridges_at_once(app, client, iot_room, in_house,
+                                                                                   direct_publishing, monkeypatch):
+    """Not at this connection's reconnect, which may come after the bridges': they would publish newer commands
+    for the same device first, and the device would refuse the older one as superseded."""
+    guest, stay = in_house
+    publisher = direct_publishing(claim_seconds=60)
+    monkeypatch.setattr(publisher.connection, "publish", lambda message: 4242)  # on the wire, no PUBACK yet
+    command_id = send(client, stay, headers_for(guest), iot_room.devices["light"].id, {"on": True})
+    assert row(command_id).claimed_by == publisher.client_id
+
+    publisher._on_event(mqtt.Disconnected(reason="keepalive timeout"))  # as paho's thread reports it
+
+    eventually(lambda: row(command_id).claimed_by is None, what="the claim released")
+    assert row(command_id).status == "pending"
