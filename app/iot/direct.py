@@ -109,7 +109,7 @@ class DirectPublisher:
                 message.topic, message.payload, qos=1, retain=False, expiry_seconds=remaining,
                 response_topic=message.response_topic, correlation_data=message.correlation_data))
         if mid is None:  # the link dropped since ready() (or no time is left): the bridges take it (or expire it)
-            self._outcomes.put(_Outcome(message.command_id, "released"))
+            self._release([message.command_id])
             return
         with self._lock:
             early = self._early.pop(mid, None)
@@ -135,8 +135,7 @@ class DirectPublisher:
             with self._lock:
                 dropped = [self._inflight.pop(mid) for mid in event.dropped_mids if mid in self._inflight]
                 self._early.clear()
-            for command_id in dropped:
-                self._outcomes.put(_Outcome(command_id, "released"))
+            self._release(dropped)
         elif isinstance(event, mqtt.Disconnected):
             # This connection will never send them again (paho's copies are dropped at the reconnect): the bridges
             # take them now rather than at this connection's reconnect, which may come after theirs, when they
@@ -145,11 +144,14 @@ class DirectPublisher:
                 dropped = list(self._inflight.values())
                 self._inflight.clear()
                 self._early.clear()
-            for command_id in dropped:
-                self._outcomes.put(_Outcome(command_id, "released"))
+            self._release(dropped)
             if not self._stopped:
                 log.warning("iot direct publisher %s disconnected: %s (%d commands handed to the bridges)",
                             self.client_id, event.reason, len(dropped))
+
+    def _release(self, command_ids: list[int]) -> None:
+        for command_id in command_ids:
+            self._outcomes.put(_Outcome(command_id, "released"))
 
     def _puback(self, command_id: int, event: mqtt.Published) -> None:
         self._outcomes.put(_Outcome(command_id, "sent" if event.ok else "refused", event.reason))
