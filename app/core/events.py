@@ -14,6 +14,7 @@ event-writing transactions commit in the order their ids were drawn.
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ from app.extensions import db
 Handler = Callable[["DomainEvent"], None]
 _EXTENSION = "domain_event_handlers"
 _ADVISORY_LOCK_KEY = 0x686F74656C  # "hotel": any constant shared by every writer of this table
+_TAKE_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_HELD_BY = "event_lock_held_by"  # Session.info: a weak reference to the transaction that took the lock
 
 
 class DomainEvent(IdMixin, db.Model):
@@ -57,10 +60,23 @@ def take_event_lock() -> None:
 
     A use case that will lock its own rows and later record an event calls this first, so that every writer takes
     the two locks in one order and none deadlocks (see app/loyalty/services/ledger.py).
+
+    Taken once per transaction: a use case that takes it and then records an event (or several) does not pay a
+    round trip each time. The memo is the innermost transaction (a savepoint's, inside one): a savepoint rolled
+    back releases what it took, so a lock first taken inside one is taken again after it.
     """
     session = db.session()
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    held, current = session.info.get(_LOCK_HELD_BY), _innermost_transaction(session)
+    if held is not None and current is not None and held() is current:
+        return
+    session.execute(_TAKE_LOCK, {"key": _ADVISORY_LOCK_KEY})
+    session.info[_LOCK_HELD_BY] = weakref.ref(_innermost_transaction(session))
+
+
+def _innermost_transaction(session: Any) -> Any:
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None = None,
@@ -94,8 +110,11 @@ def record_many(event_type: str, rows: list[dict[str, Any]]) -> None:
             record(event_type, **row)
         return
     take_event_lock()
+    session = db.session()
+    if any(isinstance(pending, DomainEvent) for pending in session.new):
+        session.flush()  # events recorded earlier in this transaction get the lower ids, as they were first
     now = clock.now()
-    if db.session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # One constant statement whatever the number of rows (arrays, not a VALUES list that is compiled anew
         # for each size): cheap to plan and to build.
         db.session.execute(_INSERT_MANY, {

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import text
 
 from app.core import events
 from app.core.db import unit_of_work
@@ -45,3 +47,57 @@ def test_readers_tail_by_id_and_filter_by_hotel_and_type() -> None:
     assert [e.id for e in events.events_after(first.id, hotel_ids=[1])] == [third.id]
     assert [e.type for e in events.events_after(0, types=["a.two"])] == ["a.two", "a.two"]
     assert events.events_after(0, hotel_ids=[]) == []
+
+
+def test_ids_follow_the_order_events_were_recorded_in_whichever_way() -> None:
+    """`record` writes at the next flush, `record_many` at once: an event recorded first still gets the lower id."""
+    with unit_of_work():
+        events.record("a.first", hotel_id=1)
+        events.record_many("a.second", [{"hotel_id": 1}])
+    assert [e.type for e in events.events_after(0)] == ["a.first", "a.second"]
+
+
+@pytest.fixture
+def lock_statements():
+    """The event lock's statements sent to PostgreSQL, counted."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the event lock is PostgreSQL's")
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            sent.append(statement)
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", count)
+    yield sent
+    sqlalchemy_event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _event_lock_held() -> bool:
+    return db.session.execute(text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted"
+    )).scalar() > 0
+
+
+def test_the_event_lock_is_taken_once_per_transaction(lock_statements) -> None:
+    with unit_of_work():
+        events.take_event_lock()
+        events.record("a.one", hotel_id=1)
+        events.record_many("a.two", [{"hotel_id": 1}, {"hotel_id": 2}])
+    assert len(lock_statements) == 1
+    with unit_of_work():  # a new transaction takes it anew
+        events.record("a.three", hotel_id=1)
+        assert _event_lock_held()
+    assert len(lock_statements) == 2
+    assert len(events.events_after(0)) == 4
+
+
+def test_a_lock_taken_in_a_savepoint_rolled_back_is_taken_again(lock_statements) -> None:
+    with unit_of_work():
+        savepoint = db.session.begin_nested()
+        events.take_event_lock()
+        savepoint.rollback()  # PostgreSQL released what the savepoint took
+        assert not _event_lock_held()
+        events.record("a.one", hotel_id=1)
+        assert _event_lock_held()
+    assert len(lock_statements) == 2
