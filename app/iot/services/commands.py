@@ -218,8 +218,15 @@ def record_transition(command: DeviceCommand, status: CommandStatus) -> None:
     announce_transition(command, status)
 
 
-def announce_transition(command: DeviceCommand, status: CommandStatus) -> None:
+def announce_transition(command: Any, status: CommandStatus) -> None:
     """Record `command.<status>` for a command now in `status`."""
-    guest_id = int(command.issued_by.split(":")[1]) if command.issued_by.startswith("guest:") else None
-    events.record(f"command.{status.value}", hotel_id=command.hotel_id, guest_id=guest_id, subject_id=command.id,
-                  payload={"device_id": command.device_id, "room_id": command.room_id, "source": command.source})
+    announce_transitions([command], status)
+
+
+def announce_transitions(commands: list[Any], status: CommandStatus) -> None:
+    """Record `command.<status>` for each command (a DeviceCommand, or a row with its columns), in one INSERT."""
+    events.record_many(f"command.{status.value}", [
+        {"hotel_id": command.hotel_id, "subject_id": command.id,
+         "guest_id": int(command.issued_by.split(":")[1]) if command.issued_by.startswith("guest:") else None,
+         "payload": {"device_id": command.device_id, "room_id": command.room_id, "source": command.source}}
+        for command in commands])

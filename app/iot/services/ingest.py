@@ -24,6 +24,7 @@ from app.iot.models import BridgeHeartbeat, CommandStatus, Device, DeviceCommand
 from app.iot.services.commands import (
     CommandToPublish,
     announce_transition,
+    announce_transitions,
     record_transition,
     to_publish,
     wake_bridges,
@@ -105,31 +106,39 @@ def record_availability(*, device_topic: str, online: bool) -> Device | None:
     return device
 
 
-def record_response(*, correlation_id: str, response: dict[str, Any]) -> DeviceCommand | None:
-    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing.
+_COMMANDS = DeviceCommand.__table__
+# What announcing a transition needs (announce_transitions), returned by the UPDATEs below.
+_ANNOUNCED = (_COMMANDS.c.id, _COMMANDS.c.hotel_id, _COMMANDS.c.issued_by, _COMMANDS.c.device_id,
+              _COMMANDS.c.room_id, _COMMANDS.c.source)
 
-    One UPDATE ... RETURNING (no read first): this is on the path of every command's round trip. The event lock is
-    taken before the row's (take_event_lock): the API process marking the same command `sent` takes them in that
-    order, and the other order deadlocked on PostgreSQL."""
+
+def record_response(*, correlation_id: str, response: dict[str, Any]) -> int | None:
+    """A device acknowledged (or refused) a command; a repeated acknowledgement changes nothing. Returns the
+    command's id (None for an unknown command).
+
+    One UPDATE ... RETURNING on the table (no read first, no ORM object): this is on the path of every command's
+    round trip. The event lock is taken before the row's (take_event_lock): the API process marking the same
+    command `sent` takes them in that order, and the other order deadlocked on PostgreSQL."""
     status = CommandStatus.ACKNOWLEDGED if response.get("status") == "ok" else CommandStatus.FAILED
     now = clock.now()
     events.take_event_lock()
-    command = db.session.scalars(
-        update(DeviceCommand)
-        .where(DeviceCommand.correlation_id == correlation_id, DeviceCommand.status.not_in(
+    db.session.flush()  # a statement on the table does not autoflush: this transaction's changes go first
+    answered = db.session.execute(
+        update(_COMMANDS)
+        .where(_COMMANDS.c.correlation_id == correlation_id, _COMMANDS.c.status.not_in(
             [CommandStatus.ACKNOWLEDGED.value, CommandStatus.FAILED.value]))
         .values(status=status.value, result=response, claimed_by=None, claimed_until=None, completed_at=now,
                 # the answer may come before the bridge marked the PUBACK
-                sent_at=func.coalesce(DeviceCommand.sent_at, now))
-        .returning(DeviceCommand),
-        execution_options={"synchronize_session": False, "populate_existing": True}).one_or_none()
-    if command is None:
-        command = db.session.scalar(select(DeviceCommand).where(DeviceCommand.correlation_id == correlation_id))
-        if command is None:
+                sent_at=func.coalesce(_COMMANDS.c.sent_at, now))
+        .returning(*_ANNOUNCED)).one_or_none()
+    if answered is None:
+        command_id = db.session.scalar(select(_COMMANDS.c.id).where(_COMMANDS.c.correlation_id == correlation_id))
+        if command_id is None:
             log.warning("response for an unknown command %s skipped", correlation_id)
-        return command
-    announce_transition(command, status)
-    return command
+        return command_id
+    _forget_loaded(DeviceCommand, [answered.id])
+    announce_transitions([answered], status)
+    return answered.id
 
 
 # -- many reports in one unit of work (the bridge's batches) -----------------------------------------------------
@@ -209,15 +218,15 @@ def _store_states(changed: dict[int, dict[str, Any]], readings: list[dict[str, A
         db.session.execute(update(Device), [{"id": device_id, "state": state, "state_at": now}
                                             for device_id, state in changed.items()])
         db.session.execute(insert(DeviceReading), readings)
-    _forget_loaded(changed)
+    _forget_loaded(Device, changed)
 
 
-def _forget_loaded(device_ids: Any) -> None:
-    """Devices this session loaded earlier (sessions keep objects across commits here) would still show the old
-    state after a bulk UPDATE: expire them, so the next read (the room's aggregate, say) loads the new one."""
+def _forget_loaded(model: Any, ids: Any) -> None:
+    """Rows this session loaded earlier (sessions keep objects across commits here) would still show the old
+    values after an UPDATE on the table: expire them, so the next read (the room's aggregate, say) loads anew."""
     session = db.session()
-    for device_id in device_ids:
-        loaded = session.identity_map.get(identity_key(Device, device_id))
+    for row_id in ids:
+        loaded = session.identity_map.get(identity_key(model, row_id))
         if loaded is not None:
             session.expire(loaded)
 
@@ -320,14 +329,14 @@ def mark_sent_many(*, command_ids: list[int]) -> None:
     if not command_ids:
         return
     events.take_event_lock()
-    commands = db.session.scalars(
-        update(DeviceCommand)
-        .where(DeviceCommand.id.in_(command_ids), DeviceCommand.status == CommandStatus.PENDING.value)
+    db.session.flush()  # a statement on the table does not autoflush: this transaction's changes go first
+    marked = db.session.execute(
+        update(_COMMANDS)
+        .where(_COMMANDS.c.id.in_(command_ids), _COMMANDS.c.status == CommandStatus.PENDING.value)
         .values(status=CommandStatus.SENT.value, sent_at=clock.now(), claimed_by=None, claimed_until=None)
-        .returning(DeviceCommand),
-        execution_options={"synchronize_session": False, "populate_existing": True}).all()
-    for command in sorted(commands, key=lambda command: command.id):
-        announce_transition(command, CommandStatus.SENT)
+        .returning(*_ANNOUNCED)).all()
+    _forget_loaded(DeviceCommand, [row.id for row in marked])
+    announce_transitions(sorted(marked, key=lambda row: row.id), CommandStatus.SENT)
 
 
 def mark_refused(*, command_id: int, reason: str) -> None:
