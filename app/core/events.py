@@ -29,7 +29,7 @@ from app.extensions import db
 
 Handler = Callable[["DomainEvent"], None]
 _EXTENSION = "domain_event_handlers"
-_ADVISORY_LOCK_KEY = 0x686F74656C  # "hotel": any constant shared by every writer of this table
+EVENT_LOCK_KEY = 0x686F74656C  # "hotel": any constant shared by every writer of this table (and SQL taking it)
 _TAKE_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _LOCK_HELD_BY = "event_lock_held_by"  # Session.info: a weak reference to the transaction that took the lock
 
@@ -71,7 +71,7 @@ def take_event_lock() -> None:
     held, current = session.info.get(_LOCK_HELD_BY), _innermost_transaction(session)
     if held is not None and current is not None and held() is current:
         return
-    session.execute(_TAKE_LOCK, {"key": _ADVISORY_LOCK_KEY})
+    session.execute(_TAKE_LOCK, {"key": EVENT_LOCK_KEY})
     session.info[_LOCK_HELD_BY] = weakref.ref(_innermost_transaction(session))
 
 

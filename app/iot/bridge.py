@@ -112,6 +112,7 @@ class Bridge:
         # `connected` before this loop has learnt which earlier publishes were dropped, and a newer command sent in
         # that gap would overtake an older one that devices then refuse as superseded.
         self._link: int | None = None
+        self._answers_at_once = False  # PostgreSQL: devices' answers in one statement each batch (run())
         self._outbox_due = True
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
@@ -122,6 +123,7 @@ class Bridge:
     def run(self) -> None:
         """Run until stop() (or SIGINT/SIGTERM in the CLI)."""
         with self.app.app_context():
+            self._answers_at_once = db.engine.dialect.name == "postgresql"
             with unit_of_work():
                 self._last_event_id = services.last_event_id()
             waker = self._start_waker()
@@ -278,8 +280,12 @@ class Bridge:
         dropped here would leave the device shown online or its command unanswered. Meanwhile paho keeps queueing
         what arrives. Any other error is the messages' own, and goes back to the caller."""
         delay = DB_RETRY_FIRST_SECONDS
+        at_once = self._answers_at_once and all(report.leaf == topics.RESPONSE for report in reports)
         while True:
             try:
+                if at_once:  # someone waits for each of them: one round trip (services.record_answers_at_once)
+                    services.record_answers_at_once(reports=reports)
+                    return set()
                 with unit_of_work():
                     return services.record_reports(reports=reports)
             except OperationalError as error:

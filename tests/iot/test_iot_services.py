@@ -110,6 +110,41 @@ def test_acknowledgement_moves_the_command_once_and_records_events(iot_room):
     assert types == ["command.sent", "command.acknowledged"]
 
 
+def test_answers_recorded_in_one_statement_match_the_one_by_one_path(iot_room):
+    """PostgreSQL's one-statement path (the bridge's, for answers) writes what record_response writes: the same
+    status, result and times, and events with the same type, guest, subject and payload, in the answers' order."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    guest = make_guest()
+    commands = []
+    for values in ({"on": True}, {"on": False}):
+        with unit_of_work():
+            commands.append(services.issue(device=db.session.merge(iot_room.devices["light"]), values=values,
+                                           issued_by=f"guest:{guest.id}", source="app"))
+    by_statement, by_objects = commands
+    report = lambda command, status: ingest.Report("response", "t", {"status": status},  # noqa: E731
+                                                   correlation_id=command.correlation_id)
+    moved = services.record_answers_at_once(reports=[
+        report(by_statement, "ok"), report(by_statement, "error"),  # repeated in the batch: the first counts
+        ingest.Report("response", "t", {"status": "ok"}, correlation_id="unknown")])
+    assert moved == [by_statement.id]
+    assert services.record_answers_at_once(reports=[report(by_statement, "error")]) == []  # answered already
+    with unit_of_work():
+        services.record_response(correlation_id=by_objects.correlation_id, response={"status": "ok"})
+    with unit_of_work():
+        rows = {c.id: c for c in db.session.scalars(select(DeviceCommand).execution_options(populate_existing=True))}
+        recorded = [e for e in events_after(0) if e.type.startswith("command.")]
+    for command in commands:
+        row = rows[command.id]
+        assert (row.status, row.result, row.claimed_by) == (CommandStatus.ACKNOWLEDGED, {"status": "ok"}, None)
+        assert row.completed_at is not None and row.sent_at == row.completed_at  # answered before any PUBACK
+    assert [(e.type, e.hotel_id, e.guest_id, e.subject_id) for e in recorded] == [
+        ("command.acknowledged", iot_room.hotel.id, guest.id, by_statement.id),
+        ("command.acknowledged", iot_room.hotel.id, guest.id, by_objects.id)]
+    assert recorded[0].payload == recorded[1].payload == {
+        "device_id": iot_room.devices["light"].id, "room_id": iot_room.room.id, "source": "app"}
+
+
 def test_a_puback_marked_while_the_answer_is_being_recorded_never_undoes_the_answer(app, iot_room):
     """The device's answer (a bridge) and the PUBACK (the API process, or another bridge) are recorded by two
     transactions at once: the answer must stand, whichever commits first (PostgreSQL; SQLite serialises writers)."""

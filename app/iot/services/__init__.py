@@ -22,6 +22,7 @@ from app.iot.services.ingest import (
     mark_refused,
     mark_sent,
     mark_sent_many,
+    record_answers_at_once,
     record_availability,
     record_reports,
     record_response,
@@ -50,8 +51,8 @@ __all__ = [
     "claim_due_commands", "discovery_configs", "expire_overdue", "guest_command", "guest_command_status",
     "guest_devices", "guest_scene", "guest_unlock", "heartbeat", "hotel_devices", "issue", "last_event_id",
     "list_room_devices", "mark_refused", "mark_sent", "mark_sent_many", "on_checked_in", "on_checked_out",
-    "on_dnd_changed",
-    "record_availability", "record_reports", "record_response", "record_state", "register_demo_devices",
+    "on_dnd_changed", "record_answers_at_once", "record_availability", "record_reports", "record_response",
+    "record_state", "register_demo_devices",
     "register_device", "remove_device", "room_aggregate", "room_aggregates", "room_devices", "rooms_touched_after",
     "staff_command", "staff_command_status", "staff_rooms", "unblock_key", "views",
 ]
