@@ -76,9 +76,14 @@ def current_staff_or_none() -> StaffMember | None:
     return db.session.get(StaffMember, staff_id) if alive and can_sign_in else None
 
 
-def login_required(*roles: Role) -> Callable[[F], F]:
+def login_required(*roles: Role, when_logged_out: Callable[[], Any] | None = None) -> Callable[[F], F]:
     """A console page for staff with one of `roles` (any staff when none): login page if logged out, 403 if not
-    allowed. The staff member is then `g.staff`, as for the API's staff endpoints."""
+    allowed. The staff member is then `g.staff`, as for the API's staff endpoints.
+
+    `when_logged_out` answers a request a page makes in the background (its event stream, a fragment) instead.
+    Such a request leaves the session and the "session ended" message alone: EventSource and fetch follow a
+    redirect, so the login page would be rendered for them, unseen, and the message consumed before the staff
+    member's next navigation could show it."""
     allowed = {role.value for role in roles} if roles else {role.value for role in Role}
 
     def decorator(fn: F) -> F:
@@ -86,6 +91,8 @@ def login_required(*roles: Role) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             staff = current_staff_or_none()
             if staff is None:
+                if when_logged_out is not None:
+                    return when_logged_out()
                 if session.get("staff_id"):
                     end()
                     flash(t("session_ended"), "error")

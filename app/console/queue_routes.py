@@ -13,7 +13,7 @@ from app.core.errors import DomainError, NotFound
 from app.requests import services as requests_services
 from app.requests.schemas import AssignSchema, BulkSchema, ReasonSchema
 from app.requests.services.lifecycle import QUEUE_ROLES
-from app.requests.stream import queue_stream
+from app.requests.stream import SESSION_ENDED, queue_stream
 
 ACTIONS = ("acknowledge", "assign", "start", "hold", "resume", "complete", "reject")
 
@@ -32,15 +32,20 @@ def queue() -> str:
 
 
 @blp.route("/queue/rows")
-@access.login_required(*QUEUE_ROLES)
+@access.login_required(*QUEUE_ROLES, when_logged_out=lambda: ("", 401))
 def queue_rows() -> str:
     """The queue's rows alone: the page fetches them again whenever the stream reports a change."""
     filters = pages.QueueFilters.from_args(request.args)
     return render_template("console/_queue_rows.html", filters=filters, **pages.queue(g.staff, filters))
 
 
+def _stream_of_session_ended() -> Response:
+    """The page reloads on this frame, and its reload is the navigation that shows the login page and why."""
+    return Response(SESSION_ENDED, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+
 @blp.route("/queue/stream")
-@access.login_required(*QUEUE_ROLES)
+@access.login_required(*QUEUE_ROLES, when_logged_out=_stream_of_session_ended)
 def queue_events() -> Response:
     """The API's queue stream (same generator), authenticated by the console's cookie instead of a bearer token."""
     filters = pages.QueueFilters.from_args(request.args)
