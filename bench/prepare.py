@@ -57,6 +57,7 @@ def prepare_database(database_url: str, out_dir: Path) -> None:
             set_password(guest, PASSWORD)
         argon2 = argon2_parameters(guest.password_hash or "")
         argon2["verify_ms"] = verify_milliseconds(app, guest.password_hash or "")
+        argon2["build"] = argon2_build()
         db.session.remove()
         db.engine.dispose()
     # The login target is about OWASP's argon2id cost, never a cheaper one.
@@ -66,6 +67,12 @@ def prepare_database(database_url: str, out_dir: Path) -> None:
     prepared = {"database": _describe(database_url), "argon2": argon2, "login": EMAIL}
     (out_dir / "prepared.json").write_text(json.dumps(prepared, indent=2) + "\n")
     (out_dir / "login_body.json").write_text(json.dumps({"login": EMAIL, "password": PASSWORD}))
+
+
+def argon2_build() -> str:
+    """Which argon2-cffi-bindings scripts/lib.sh installed: `avx2` (built for this CPU) or `pypi-wheel` (SSE2)."""
+    marker = Path(sys.prefix) / "argon2-build"
+    return marker.read_text().strip() if marker.is_file() else "unknown (not installed by scripts/lib.sh)"
 
 
 def verify_milliseconds(app: Any, password_hash: str, times: int = 9) -> float:

@@ -146,7 +146,8 @@ def machine_facts() -> dict[str, Any]:
         "os": _os_name(),
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "packages": {name: metadata.version(name) for name in ("gunicorn", "Flask", "SQLAlchemy", "argon2-cffi")},
+        "packages": {name: metadata.version(name) for name in (
+            "gunicorn", "Flask", "SQLAlchemy", "argon2-cffi", "argon2-cffi-bindings")},
         "wrk": _command_output(["wrk", "--version"]).split(" [")[0].removeprefix("wrk ") or "unknown",
         "commit": _command_output(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"]) or "unknown",
         "uncommitted_changes": bool(_command_output(["git", "-C", str(REPO_ROOT), "status", "--porcelain",
@@ -206,6 +207,7 @@ def markdown_section(report: dict[str, Any], profiles: list[Profile]) -> str:
         f"- Software: Python {m['python']}, " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()) + ".",
         f"- Database: {report['database']}. Password hash: {argon2['variant']} m={argon2['memory_kib']} KiB, "
         f"t={argon2['time_cost']}, p={argon2['parallelism']}"
+        + (f", library build {argon2['build']}" if "build" in argon2 else "")
         + (f"; one check takes {argon2['verify_ms']} ms here, alone (the floor of login's latency; it shows how fast "
            "the machine is at the moment)." if "verify_ms" in argon2 else "."),
         f"- Each run: {s['warmup_s']} s warm-up (discarded), then {s['duration_s']} s measured, wrk with 2 threads. "

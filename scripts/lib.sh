@@ -45,7 +45,32 @@ ensure_venv() {
   fi
   log "== installing requirements-dev.txt into .venv"
   "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check -r "$REPO_ROOT/requirements-dev.txt"
+  _argon2_for_this_cpu
   printf '%s\n' "$want" >"$stamp"
+}
+
+# argon2id is most of a login's time. PyPI's argon2-cffi-bindings wheel is built for any x86-64 (SSE2); built here
+# with AVX2 the same hash at the same cost takes about half the time (docs/decisions.md, "argon2 built for the
+# CPU"). So when this CPU has AVX2 and a C compiler is present, the bindings are rebuilt from their source release
+# (same pinned version; CMake comes from PyPI if missing). Any failure keeps the portable wheel. The .venv then
+# runs only on CPUs with AVX2: set ARGON2_BUILD_AVX2=0 where one is built on one machine and run on another.
+# .venv/argon2-build says which build is installed (bench/run records it).
+_argon2_for_this_cpu() {
+  local marker="$VENV_DIR/argon2-build" version
+  printf 'pypi-wheel\n' >"$marker"
+  [[ "${ARGON2_BUILD_AVX2:-1}" == 1 ]] || return 0
+  grep -qw avx2 /proc/cpuinfo 2>/dev/null || return 0
+  command -v cc >/dev/null || { log "== no C compiler: argon2 stays the portable wheel"; return 0; }
+  version="$("$VENV_DIR/bin/python" -c 'from importlib.metadata import version; print(version("argon2-cffi-bindings"))')"
+  log "== building argon2-cffi-bindings $version for this CPU (AVX2)"
+  if CFLAGS="-O3 -mavx2" "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall \
+      --no-deps --no-binary argon2-cffi-bindings "argon2-cffi-bindings==$version"; then
+    printf 'avx2\n' >"$marker"
+  else
+    log "== the AVX2 build failed: reinstalling the portable wheel"
+    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
+      "argon2-cffi-bindings==$version"
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------------- apt packages
