@@ -77,8 +77,9 @@ _PG_EMPTYING_SCRIPT: dict[str, str] = {}
 def _pg_emptying_script(connection) -> str:
     """Every table emptied and every sequence restarted, in one round trip.
 
-    TRUNCATE ... RESTART IDENTITY CASCADE took about 75 ms per test (it replaces each table's files), a minute of the
-    PostgreSQL run; DELETE on a test's few rows and setval() take about 6 ms. Children before parents, as on SQLite.
+    TRUNCATE ... RESTART IDENTITY CASCADE took about 75 ms per test (it replaces each table's files); DELETE on a
+    test's few rows and setval() take about 6 ms, and the PostgreSQL run went from 484 to 332 s. Children before
+    parents, as on SQLite.
     """
     url = str(connection.engine.url)
     if url not in _PG_EMPTYING_SCRIPT:
