@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,7 +83,20 @@ def parse_subject(subject: str) -> tuple[PrincipalKind, int]:
 
 # -- passwords ---------------------------------------------------------------------------------------------------
 
+def ensure_argon2_runs_here(marker: Path | None = None, cpuinfo: Path = Path("/proc/cpuinfo")) -> None:
+    """Refuse to start where the argon2 library was built for AVX2 (scripts/lib.sh) but the CPU has none: the
+    first password check would otherwise kill the worker with an illegal instruction."""
+    marker = marker or Path(sys.prefix) / "argon2-build"
+    if not marker.is_file() or marker.read_text().strip() != "avx2" or not cpuinfo.is_file():
+        return
+    if "avx2" not in cpuinfo.read_text().split():
+        raise RuntimeError(
+            f"argon2-cffi-bindings in {sys.prefix} was built for CPUs with AVX2 and this one has none: rebuild the "
+            "virtualenv here, or with ARGON2_BUILD_AVX2=0 (docs/operations.md)")
+
+
 def init_password_hasher(app: Flask) -> None:
+    ensure_argon2_runs_here()
     app.extensions["password_hasher"] = PasswordHasher(
         time_cost=app.config["ARGON2_TIME_COST"],
         memory_cost=app.config["ARGON2_MEMORY_COST_KIB"],

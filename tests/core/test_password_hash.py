@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from argon2 import PasswordHasher
 from argon2.low_level import Type, hash_secret_raw
 
-from app.core.auth import hash_password, verify_password
+from app.core.auth import ensure_argon2_runs_here, hash_password, verify_password
 
 
 def test_argon2id_matches_the_reference_implementations_known_answer() -> None:
@@ -26,3 +27,16 @@ def test_the_apps_hash_verifies_and_a_wrong_password_does_not(app) -> None:
     stored = hash_password("a long enough passphrase")
     assert verify_password(stored, "a long enough passphrase")[0] is True
     assert verify_password(stored, "a long enough passphrasE")[0] is False
+
+
+def test_an_avx2_build_refuses_to_start_on_a_cpu_without_avx2(tmp_path) -> None:
+    marker, cpuinfo = tmp_path / "argon2-build", tmp_path / "cpuinfo"
+    marker.write_text("avx2\n")
+    cpuinfo.write_text("flags\t\t: fpu vme sse sse2 ssse3 sse4_1 sse4_2 avx\n")
+    with pytest.raises(RuntimeError, match="AVX2"):
+        ensure_argon2_runs_here(marker, cpuinfo)
+    cpuinfo.write_text("flags\t\t: fpu vme sse sse2 ssse3 sse4_1 sse4_2 avx avx2\n")
+    ensure_argon2_runs_here(marker, cpuinfo)  # this CPU has it
+    marker.write_text("pypi-wheel\n")
+    cpuinfo.write_text("flags\t\t: fpu sse sse2\n")
+    ensure_argon2_runs_here(marker, cpuinfo)  # the portable wheel runs anywhere
