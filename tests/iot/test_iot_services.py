@@ -402,6 +402,26 @@ def test_a_batch_stores_every_change_once_in_order_and_applies_the_fault_rule(ap
         assert db.session.get(Device, ids["sensor"]).state == {"temperature_c": 21}
 
 
+def test_only_changes_the_room_aggregate_shows_make_the_bridge_republish_the_room(app, iot_room):
+    """The aggregate holds climate and sensors (and availability, occupancy, DND): a light carrying out a guest's
+    command leaves it as it was, and the bridge neither reads nor republishes the room for it."""
+    bridge = fake_bridge(app)
+    light, curtains, sensor, climate = (iot_room.devices[kind].topic
+                                        for kind in ("light", "curtains", "sensor", "climate"))
+
+    def handled(topic, **values):
+        bridge.dirty_rooms.clear()
+        bridge._handle_messages([mqtt.Received(topic=f"{topic}/state", payload=json.dumps(values).encode())])
+        return bridge.dirty_rooms
+
+    assert handled(light, on=True, brightness=40) == set()
+    assert handled(curtains, position=80) == set()
+    assert handled(sensor, occupancy=True) == {iot_room.room.id}
+    assert handled(sensor, occupancy=True) == set()  # the same state again: nothing changed
+    assert handled(climate, power=True, setpoint_c=21.5) == {iot_room.room.id}
+    assert handled(light, on=True, fault="driver") == {iot_room.room.id}  # the fault rule: a repair, an event
+
+
 def test_a_batch_that_fails_in_the_database_is_stored_message_by_message(app, iot_room, monkeypatch):
     bridge = fake_bridge(app)
     sensor, lock = iot_room.devices["sensor"].topic, iot_room.devices["lock"].topic

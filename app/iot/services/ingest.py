@@ -209,7 +209,11 @@ def record_states(*, states: list[tuple[str, dict[str, Any]]]) -> set[int]:
     """Many devices' states at once, with `record_state`'s rules: each change becomes a history row and a
     `device.state_changed` event (two multi-row INSERTs) and the latest state per device one UPDATE row, instead
     of an ORM round trip per message. Reports that carry rules (a fault, a fault clearing, the DND button) take
-    `record_state` one by one, in order."""
+    `record_state` one by one, in order.
+
+    Returns the rooms whose aggregate (`room_aggregates`) may show the change: a climate or sensor device's new
+    state, or a report that went through the rules. A light or a curtain carrying out a guest's command does not
+    make the bridge read and republish the room (that read sat on the path of the next command's answer)."""
     if not states:
         return set()
     devices = {row.topic: row for row in db.session.execute(
@@ -224,11 +228,13 @@ def record_states(*, states: list[tuple[str, dict[str, Any]]]) -> set[int]:
         if row is None:
             log.warning("state from an unregistered device %s skipped", topic)
             continue
-        rooms.add(row.room_id)
         if topic in ruled:
             record_state(device_topic=topic, state=state)
+            rooms.add(row.room_id)
         elif state != latest[topic]:
             latest[topic] = changed[row.id] = state
+            if row.kind in AGGREGATED_KINDS:
+                rooms.add(row.room_id)
             readings.append({"device_id": row.id, "state": state, "recorded_at": now})
             changes.append({"hotel_id": row.hotel_id, "subject_id": row.id,
                             "payload": {"room_id": row.room_id, "kind": row.kind, "state": state}})
@@ -469,6 +475,9 @@ def room_aggregates(*, room_ids: list[int]) -> dict[int, tuple[str, dict[str, An
     now = clock.now().isoformat()
     return {room_id: _aggregate(room_devices, stays.get(room_id), room_id in stays, now)
             for room_id, room_devices in devices.items()}
+
+
+AGGREGATED_KINDS = frozenset({DeviceKind.CLIMATE, DeviceKind.SENSOR})  # the device states an aggregate shows
 
 
 def _aggregate(devices: list[Any], room_state: str | None, occupied: bool, now: str) -> tuple[str, dict[str, Any]]:
