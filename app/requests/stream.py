@@ -53,13 +53,14 @@ def queue_stream(*, hotel_ids: list[int] | None, after: int, still_allowed: Call
                     yield SESSION_ENDED
                     return
                 next_auth_check = time.monotonic() + auth_every
-            batch = services.queue_events(after=after, hotel_ids=hotel_ids)
+            batch, scanned_to = services.queue_events(after=after, hotel_ids=hotel_ids)
             db.session.rollback()  # end the read, so that the next poll sees what committed since
             for event in batch:
                 yield format_event(event)
-                after, sent, last_write = event.id, sent + 1, time.monotonic()
+                sent, last_write = sent + 1, time.monotonic()
                 if max_events and sent >= max_events:
                     return
+            after = scanned_to  # past the events of other hotels and kinds too: the next poll does not read them
             now = time.monotonic()
             if now >= deadline:
                 return

@@ -49,6 +49,23 @@ def test_readers_tail_by_id_and_filter_by_hotel_and_type() -> None:
     assert events.events_after(0, hotel_ids=[]) == []
 
 
+def test_a_reader_s_cursor_moves_past_the_events_it_does_not_want() -> None:
+    """Otherwise a reader of a rare type scans every event recorded since its last match, on every read."""
+    with unit_of_work():
+        wanted = events.record("room.changed", hotel_id=1)
+        for _ in range(3):
+            events.record("device.state_changed", hotel_id=1)
+        other_hotel = events.record("room.changed", hotel_id=2)
+    found, cursor = events.tail(0, hotel_ids=[1], types=["room.changed"])
+    assert [e.id for e in found] == [wanted.id] and cursor == other_hotel.id
+    assert events.tail(cursor, types=["room.changed"]) == ([], cursor)  # nothing new: the cursor stays
+    with unit_of_work():
+        later = [events.record("room.changed", hotel_id=1) for _ in range(3)]
+    found, cursor_at_limit = events.tail(cursor, types=["room.changed"], limit=2)
+    assert [e.id for e in found] == [e.id for e in later[:2]] and cursor_at_limit == later[1].id  # the rest next
+    assert [e.id for e in events.tail(cursor_at_limit)[0]] == [later[2].id]
+
+
 def test_ids_follow_the_order_events_were_recorded_in_whichever_way() -> None:
     """`record` writes at the next flush, `record_many` at once: an event recorded first still gets the lower id."""
     with unit_of_work():

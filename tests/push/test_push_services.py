@@ -16,7 +16,8 @@ from app.hotels.models import Hotel
 from app.hotels.services.seasons import build_calendar
 from app.push import fcm as push_fcm
 from app.push import jobs, services
-from app.push.models import Campaign, Delivery, Device, Notification
+from app.push.models import Campaign, Delivery, Device, Notification, PushCursor
+from app.push.services.inbox import FEED_CURSOR
 from app.push.services.queueing import parse_quiet_hours, quiet_hours_end
 from app.push.services.segments import birthday_month_days
 from tests.factories import (
@@ -239,6 +240,16 @@ def test_transactional_pushes_follow_the_guests_settings_and_only_staff_replies_
     jobs.queue_event_notifications()
     jobs.queue_event_notifications()  # the cursor moved on: nothing twice
     assert [m["data"]["category"] for m in fcm.state.messages] == ["chat"]
+
+
+def test_the_event_feed_cursor_moves_past_events_that_call_for_no_push(fcm):
+    """Devices' state changes and the like are most of the events: the next read must not scan them again."""
+    with unit_of_work():
+        last = [events.record("device.state_changed", hotel_id=None, subject_id=n) for n in range(3)][-1]
+    jobs.queue_event_notifications()
+    with unit_of_work():
+        assert db.session.get(PushCursor, FEED_CURSOR).last_event_id == last.id
+    assert not fcm.state.messages
 
 
 def test_checkout_reminder_goes_once_on_departure_day_in_hotel_time(fcm):

@@ -444,13 +444,10 @@ def bridge_stopped(*, bridge_id: str) -> None:
 
 
 def rooms_touched_after(last_event_id: int) -> tuple[int, set[int]]:
-    """Rooms whose occupancy or DND changed since an event id (their aggregate state must be republished)."""
-    rooms: set[int] = set()
-    for event in events.events_after(last_event_id, types=ROOM_EVENTS, limit=500):
-        last_event_id = event.id
-        if isinstance(event.payload.get("room_id"), int):
-            rooms.add(event.payload["room_id"])
-    return last_event_id, rooms
+    """Where the next read starts, and the rooms whose occupancy or DND changed since an event id (their aggregate
+    state must be republished)."""
+    found, cursor = events.tail(last_event_id, types=ROOM_EVENTS, limit=500)
+    return cursor, {event.payload["room_id"] for event in found if isinstance(event.payload.get("room_id"), int)}
 
 
 def last_event_id() -> int:

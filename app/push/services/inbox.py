@@ -71,11 +71,9 @@ def queue_event_notifications() -> int:
     if cursor is None:
         cursor = PushCursor(name=FEED_CURSOR, last_event_id=0)
         db.session.add(cursor)
-    batch = events.events_after(cursor.last_event_id, types=EVENT_TEMPLATES, limit=FEED_BATCH)
+    batch, cursor.last_event_id = events.tail(cursor.last_event_id, types=EVENT_TEMPLATES, limit=FEED_BATCH)
     drafts = [draft for event in batch if (draft := _draft_for(event)) is not None]
     queue(_wanted(drafts), marketing=False)
-    if batch:
-        cursor.last_event_id = batch[-1].id
     db.session.flush()
     return len(batch)
 

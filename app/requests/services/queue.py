@@ -116,6 +116,8 @@ def latest_event_id() -> int:
     return int(db.session.scalar(select(func.max(events.DomainEvent.id))) or 0)
 
 
-def queue_events(*, after: int, hotel_ids: Iterable[int] | None, limit: int = 100) -> list[events.DomainEvent]:
-    """The queue's events after `after`, oldest first (`hotel_ids=None`: every hotel)."""
-    return events.events_after(after, hotel_ids=hotel_ids, types=QUEUE_EVENT_TYPES, limit=limit)
+def queue_events(*, after: int, hotel_ids: Iterable[int] | None, limit: int = 100
+                 ) -> tuple[list[events.DomainEvent], int]:
+    """The queue's events after `after`, oldest first (`hotel_ids=None`: every hotel), and where the next read
+    starts (events.tail: past the other hotels' and other kinds' events too)."""
+    return events.tail(after, hotel_ids=hotel_ids, types=QUEUE_EVENT_TYPES, limit=limit)
