@@ -219,6 +219,8 @@ class Config:
     IOT_DISCOVERY = _env_bool("IOT_DISCOVERY", True)  # publish Home Assistant discovery configs
     IOT_BRIDGE_POLL_SECONDS = float(_env("IOT_BRIDGE_POLL_SECONDS", "0.2"))
     IOT_BRIDGE_HEARTBEAT_SECONDS = _env_int("IOT_BRIDGE_HEARTBEAT_SECONDS", 10)
+    # How long a thread of the bridge process may hold the GIL while another waits (Python's default: 0.005)
+    IOT_BRIDGE_SWITCH_INTERVAL_SECONDS = float(_env("IOT_BRIDGE_SWITCH_INTERVAL_SECONDS", "0.0005"))
     IOT_COMMAND_TTL_SECONDS = _env_int("IOT_COMMAND_TTL_SECONDS", 120)
     IOT_LOCK_COMMAND_TTL_SECONDS = _env_int("IOT_LOCK_COMMAND_TTL_SECONDS", 10)  # an unlock never arrives late
     IOT_ACK_GRACE_SECONDS = _env_int("IOT_ACK_GRACE_SECONDS", 30)

@@ -1,7 +1,10 @@
 """The bridge process (`flask iot bridge`): MQTT in, database out, and the command outbox back to MQTT.
 
-One thread owns the database work: paho's network thread only queues events (mqtt.Connection), and this loop
-takes what has queued up (up to MESSAGE_BATCH messages) and stores it in one unit of work. A payload that does not
+Two threads do the database work; paho's network thread only queues events (mqtt.Connection) for them. Devices'
+answers to commands have a thread of their own (the answer lane): someone waits for each of them, and behind the
+loop they waited for state reports' transactions and the room aggregates, up to 15 ms at a time (bench/iot.py).
+The loop does the rest: it takes what has queued up (up to MESSAGE_BATCH messages), stores it in one unit of work,
+and does the periodic work (the outbox, aggregates, discovery, heartbeat). A payload that does not
 decode is logged and skipped before the database sees it. While the database is unreachable, a batch waits and is
 stored again (nothing is lost to an outage); if a batch fails for its content, it is rolled back and its messages
 are stored again one per unit of work, so a failing message is logged and skipped alone, never the end of the loop
@@ -35,10 +38,12 @@ MESSAGE_BATCH = 500  # messages per unit of work at most (a burst is stored in a
 DRAIN_EVENTS = 4 * MESSAGE_BATCH  # events taken per pass of the loop, between its periodic work
 SENT_FLUSH_SECONDS = 0.2  # a busy loop still marks PUBACKed commands `sent` this soon
 SENT_IDLE_SECONDS = 0.02  # ... and an idle one after this long without events
-ANSWER_WAIT_SECONDS = 0.003
 OUTBOX_SWEEP_SECONDS = 1.0  # with LISTEN, the outbox is also read this often (claims that lapsed elsewhere)
 DB_RETRY_FIRST_SECONDS = 0.05  # a batch the database could not take is stored again after this, then 2x, 4x ...
 DB_RETRY_MAX_SECONDS = 5.0
+
+
+_RESPONSE_SUFFIX = f"/{topics.RESPONSE}"
 
 
 class BadPayload(ValueError):
@@ -92,14 +97,16 @@ class Bridge:
         self.app = app
         self.settings = settings
         self.events: queue.SimpleQueue[Any] = queue.SimpleQueue()  # C-implemented: cheaper per message
+        self.answers: queue.SimpleQueue[Any] = queue.SimpleQueue()  # devices' answers, for the answer lane
         self.inflight: dict[int, int] = {}  # paho mid -> command id, published and waiting for PUBACK
         self.dirty_rooms: set[int] = set()
         self.stopping = threading.Event()
-        self.handled = 0  # messages handled (stored or skipped): for tests and the benchmark
+        self.handled = 0  # messages handled (stored or skipped), by both threads: for tests and the benchmark
+        self._handled_lock = threading.Lock()
         status = topics.bridge_status_topic(settings.scope, settings.bridge_id)
         self.offline = mqtt.Outgoing(status, topics.OFFLINE, retain=True)
         self.connection = mqtt.Connection(
-            settings.broker, client_id=f"bridge-{settings.bridge_id}", on_event=self.events.put,
+            settings.broker, client_id=f"bridge-{settings.bridge_id}", on_event=self._arrived,
             subscriptions=topics.bridge_subscriptions(settings.shared_group), will=self.offline,
             birth=mqtt.Outgoing(status, topics.ONLINE, retain=True))
         self._last_event_id = 0
@@ -112,7 +119,7 @@ class Bridge:
         # `connected` before this loop has learnt which earlier publishes were dropped, and a newer command sent in
         # that gap would overtake an older one that devices then refuse as superseded.
         self._link: int | None = None
-        self._answers_at_once = False  # PostgreSQL: devices' answers in one statement each batch (run())
+        self._at_once = False  # PostgreSQL: a batch of answers, or of states, in one statement (run())
         self._outbox_due = True
         self._next_sweep = 0.0
         self._next_heartbeat = 0.0
@@ -123,16 +130,20 @@ class Bridge:
     def run(self) -> None:
         """Run until stop() (or SIGINT/SIGTERM in the CLI)."""
         with self.app.app_context():
-            self._answers_at_once = db.engine.dialect.name == "postgresql"
+            self._at_once = db.engine.dialect.name == "postgresql"
             with unit_of_work():
                 self._last_event_id = services.last_event_id()
             waker = self._start_waker()
+            lane = threading.Thread(target=self._answer_lane, name="iot-answers", daemon=True)
+            lane.start()
             self.connection.start()
             try:
                 while not self.stopping.is_set():
                     self._drain(self.settings.poll_seconds)
                     self._tick()
             finally:
+                self.stop()
+                lane.join(timeout=10)
                 self.connection.stop(final=self.offline)
                 self._safely(services.bridge_stopped, bridge_id=self.settings.bridge_id)
                 if waker is not None:
@@ -142,6 +153,7 @@ class Bridge:
     def stop(self) -> None:
         self.stopping.set()
         self.events.put(WAKE)
+        self.answers.put(WAKE)
 
     def _safely(self, use_case: Any, **kwargs: Any) -> Any:
         """One unit of work; a failure is logged and rolled back, and the loop goes on."""
@@ -154,13 +166,50 @@ class Bridge:
 
     # -- events from the network thread ---------------------------------------------------------------------------
 
+    def _arrived(self, event: Any) -> None:
+        """paho's network thread: a device's answer goes to the answer lane, everything else to the loop."""
+        if isinstance(event, mqtt.Received) and event.topic.endswith(_RESPONSE_SUFFIX):
+            self.answers.put(event)
+        else:
+            self.events.put(event)
+
+    def _answer_lane(self) -> None:
+        """Store devices' answers as they come, a batch of what has queued up at a time, until stop(); then what
+        is left in the queue. Its own app context, so its own session and connection."""
+        with self.app.app_context():
+            try:
+                while True:
+                    try:
+                        batch = [self.answers.get(timeout=1.0)]
+                    except queue.Empty:
+                        batch = []
+                    while len(batch) < MESSAGE_BATCH:
+                        try:
+                            batch.append(self.answers.get_nowait())
+                        except queue.Empty:
+                            break
+                    messages = [event for event in batch if event is not WAKE]
+                    if messages:
+                        self._count(len(messages))
+                        self._store([report for message in messages if (report := self._decode(message))])
+                    elif self.stopping.is_set():
+                        return
+            except Exception:  # only the database refusing to the end (stop() while it was down)
+                log.exception("bridge: the answer lane stopped")
+            finally:
+                db.session.remove()
+
+    def _count(self, messages: int) -> None:
+        with self._handled_lock:
+            self.handled += messages
+
     def _drain(self, timeout: float) -> None:
         """Handle what has queued up (waiting up to `timeout` for the first event), at most DRAIN_EVENTS of it,
         then return so that the loop's periodic work runs. An event is taken off the queue only when it is
         about to be handled (the loop before 2026-11-23 took one more than it handled at the end of a full
         drain, and so lost one message in every full drain of a burst)."""
         if self._broker_has:
-            try:  # the device's answer usually follows its PUBACK within a few ms: let it go first
+            try:  # the device's answer usually follows its PUBACK within a few ms: let the answer lane record it
                 events = [self.events.get(timeout=min(timeout, SENT_IDLE_SECONDS))]
             except queue.Empty:
                 self._flush_sent()  # idle: now is a good time
@@ -171,8 +220,6 @@ class Bridge:
             except queue.Empty:
                 return
         self._take_queued(events)
-        if len(events) < 5:  # commands may be out from this bridge, another one or an API process
-            self._wait_for_answer(events)
         messages: list[mqtt.Received] = []
         for event in events:
             if isinstance(event, mqtt.Received):
@@ -185,25 +232,6 @@ class Bridge:
                 messages = []
                 self._handle(event)
         self._handle_messages(messages)
-
-    def _wait_for_answer(self, events: list[Any]) -> None:
-        """A device has just reported its state, maybe because it carried out a command: then it answers a
-        moment later. Waiting that moment (at most ANSWER_WAIT_SECONDS) stores the answer first (see
-        _handle_messages), not behind the state's transaction. The bridge cannot tell whether a command is out
-        (the API process publishes most of them itself), so a lone state report waits that long in any case."""
-        deadline = time.monotonic() + ANSWER_WAIT_SECONDS
-        leaves = {message.topic.rsplit("/", 1)[-1] for message in events if isinstance(message, mqtt.Received)}
-        while topics.STATE in leaves and topics.RESPONSE not in leaves:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return
-            try:
-                event = self.events.get(timeout=left)
-            except queue.Empty:
-                return
-            events.append(event)
-            if isinstance(event, mqtt.Received):
-                leaves.add(event.topic.rsplit("/", 1)[-1])
 
     def _take_queued(self, events: list[Any]) -> None:
         while len(events) < DRAIN_EVENTS:
@@ -250,28 +278,27 @@ class Bridge:
     def _handle_messages(self, messages: list[mqtt.Received]) -> None:
         if not messages:
             return
-        self.handled += len(messages)
+        self._count(len(messages))
         reports = [report for message in messages if (report := self._decode(message)) is not None]
-        # Devices' answers to commands first, committed on their own: someone waits for each of them, while
-        # state reports (a device's new state usually comes with its answer) only refresh what is shown.
-        answers = [report for report in reports if report.leaf == topics.RESPONSE]
-        self._store(answers)
-        self._store([report for report in reports if report.leaf != topics.RESPONSE])
+        # Answers come by the answer lane; one handed here (tests) is stored first, committed on its own.
+        self._store([report for report in reports if report.leaf == topics.RESPONSE])
+        self.dirty_rooms |= self._store([report for report in reports if report.leaf != topics.RESPONSE])
 
-    def _store(self, reports: list[services.Report]) -> None:
+    def _store(self, reports: list[services.Report]) -> set[int]:
+        """Store `reports` (both threads); returns the rooms whose aggregate may have changed."""
         if not reports:
-            return
+            return set()
         try:
             rooms = self._record_until_the_database_answers(reports)
         except Exception:
             if len(reports) == 1:
                 log.exception("bridge: message on %s failed and was skipped", reports[0].device_topic)
-                return
+                return set()
             log.exception("bridge: a batch of %d messages failed; storing them one by one", len(reports))
             rooms = set()
             for report in reports:
                 rooms |= self._safely(services.record_reports, reports=[report]) or set()
-        self.dirty_rooms |= rooms
+        return rooms
 
     def _record_until_the_database_answers(self, reports: list[services.Report]) -> set[int]:
         """Store `reports` in one unit of work. While the database is unreachable or busy (OperationalError: a
@@ -280,12 +307,17 @@ class Bridge:
         dropped here would leave the device shown online or its command unanswered. Meanwhile paho keeps queueing
         what arrives. Any other error is the messages' own, and goes back to the caller."""
         delay = DB_RETRY_FIRST_SECONDS
-        at_once = self._answers_at_once and all(report.leaf == topics.RESPONSE for report in reports)
+        leaves = {report.leaf for report in reports}
         while True:
             try:
-                if at_once:  # someone waits for each of them: one round trip (services.record_answers_at_once)
+                # PostgreSQL: a batch of one kind in one statement (services.record_answers_at_once, ..._states_...)
+                if self._at_once and leaves == {topics.RESPONSE}:
                     services.record_answers_at_once(reports=reports)
                     return set()
+                if self._at_once and leaves == {topics.STATE}:
+                    rooms = services.record_states_at_once(reports=reports)
+                    if rooms is not None:  # else a report needs the rules: the unit of work below
+                        return rooms
                 with unit_of_work():
                     return services.record_reports(reports=reports)
             except OperationalError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -52,6 +53,36 @@ def test_guest_command_is_acknowledged_and_the_new_state_is_visible(client, iot_
     assert received["_correlation"] and 1 <= received["_expiry_seconds"] <= 120
     body = client.get(f"{API}/stays/{stay.id}/room/commands/{command_id}", headers=headers).json
     assert body["sent_at"] and body["completed_at"] and body["result"]["status"] == "ok"
+
+
+def test_a_device_s_answer_is_recorded_while_the_bridge_s_loop_is_busy(client, iot_room, in_house, start_bridge,
+                                                                      simulate):
+    """Answers have a thread of their own: the loop storing a batch of states (or the rooms' aggregates, or the
+    outbox) does not hold them up. Before, the answer waited behind the device's own state report."""
+    guest, stay = in_house
+    headers = headers_for(guest)
+    bridge = start_bridge().bridge
+    simulate(iot_room)
+    eventually(lambda: device_view(client, headers, stay.id, "light")["available"] is True, what="light online")
+    busy, release = threading.Event(), threading.Event()
+    store = bridge._handle_messages
+
+    def held_up(messages):
+        busy.set()
+        release.wait(10)
+        store(messages)
+
+    bridge._handle_messages = held_up
+    try:
+        response = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers,
+                               json={"device_id": iot_room.devices["light"].id, "values": {"brightness": 70}})
+        assert busy.wait(5), "the light's new state reached the loop"
+        eventually(lambda: command_status(client, headers, stay.id, response.json["id"]) == "acknowledged",
+                   what="the answer, while the loop is busy")
+    finally:
+        release.set()
+    eventually(lambda: device_view(client, headers, stay.id, "light")["state"]["brightness"] == 70,
+               what="the state, once the loop is free")
 
 
 def test_unlock_is_short_lived_audited_and_never_retained(client, mqtt_broker, iot_room, in_house, start_bridge,

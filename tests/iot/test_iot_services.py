@@ -9,12 +9,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from app.bookings import services as bookings
 from app.core import clock
 from app.core.db import unit_of_work
-from app.core.events import events_after, record
+from app.core.events import DomainEvent, events_after, record
 from app.extensions import db
 from app.iot import bridge as bridge_module
 from app.iot import jobs, mqtt, services
@@ -143,6 +143,40 @@ def test_answers_recorded_in_one_statement_match_the_one_by_one_path(iot_room):
         ("command.acknowledged", iot_room.hotel.id, guest.id, by_objects.id)]
     assert recorded[0].payload == recorded[1].payload == {
         "device_id": iot_room.devices["light"].id, "room_id": iot_room.room.id, "source": "app"}
+
+
+def test_states_recorded_in_one_statement_match_the_unit_of_work_path(iot_room):
+    """PostgreSQL's one-statement path (the bridge's, for a batch of states) writes what record_states writes:
+    the latest state, a history row and a `device.state_changed` event per change, in order, and the same rooms;
+    a batch with a report that needs the rules is left, unwritten, to the unit of work."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the one-statement path is PostgreSQL's")
+    light, sensor = iot_room.devices["light"], iot_room.devices["sensor"]
+    state = lambda device, **values: ingest.Report("state", device.topic, values)  # noqa: E731
+    batch = [state(light, on=True), state(sensor, occupancy=True), state(light, on=True),  # a repeat: no change
+             state(light, on=False), ingest.Report("state", "hotel/nowhere/room/1/x", {"on": True})]
+
+    def written() -> tuple[dict, list, list]:
+        with unit_of_work():
+            latest = {d.id: d.state for d in db.session.scalars(
+                select(Device).execution_options(populate_existing=True))}
+            history = [(r.device_id, r.state) for r in db.session.query(DeviceReading).order_by(DeviceReading.id)]
+            changed = [(e.hotel_id, e.subject_id, e.payload) for e in events_after(0, types=["device.state_changed"])]
+        return latest, history, changed
+
+    assert services.record_states_at_once(reports=batch) == {iot_room.room.id}  # the sensor's room
+    by_statement = written()
+    with unit_of_work():
+        db.session.execute(delete(DeviceReading))
+        db.session.execute(delete(DomainEvent))
+        for device in (light, sensor):
+            db.session.execute(update(Device).where(Device.id == device.id).values(state=None))
+    with unit_of_work():
+        assert ingest.record_states(states=[(r.device_topic, r.value) for r in batch]) == {iot_room.room.id}
+    assert written() == by_statement
+    assert by_statement[1] == [(light.id, {"on": True}), (sensor.id, {"occupancy": True}), (light.id, {"on": False})]
+    assert services.record_states_at_once(reports=[state(light, on=True), state(sensor, fault="wiring")]) is None
+    assert written() == by_statement  # nothing written: the fault rule is the unit of work's
 
 
 def test_a_puback_marked_while_the_answer_is_being_recorded_never_undoes_the_answer(app, iot_room):

@@ -27,6 +27,7 @@ from app.iot.services.ingest import (
     record_reports,
     record_response,
     record_state,
+    record_states_at_once,
     room_aggregate,
     room_aggregates,
     rooms_touched_after,
@@ -52,7 +53,7 @@ __all__ = [
     "guest_devices", "guest_scene", "guest_unlock", "heartbeat", "hotel_devices", "issue", "last_event_id",
     "list_room_devices", "mark_refused", "mark_sent", "mark_sent_many", "on_checked_in", "on_checked_out",
     "on_dnd_changed", "record_answers_at_once", "record_availability", "record_reports", "record_response",
-    "record_state", "register_demo_devices",
+    "record_state", "record_states_at_once", "register_demo_devices",
     "register_device", "remove_device", "room_aggregate", "room_aggregates", "room_devices", "rooms_touched_after",
     "staff_command", "staff_command_status", "staff_rooms", "unblock_key", "views",
 ]
