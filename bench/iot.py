@@ -275,6 +275,34 @@ def wait_for_discovery(broker: mqtt.BrokerSettings, expected: int, timeout: floa
     return time.perf_counter() - start
 
 
+def wait_for_room_aggregates(broker: mqtt.BrokerSettings, hotel_code: str, rooms: int, quiet: float = 1.0,
+                             timeout: float = 120) -> tuple[float, int]:
+    """Seconds until the bridge has republished the rooms' aggregate states its start left to do, and how many.
+
+    At its start the broker hands the bridge the devices' retained states (the raw ingestion above left 2,000), so
+    every room is to republish, a few per pass of the loop (MQTT_MAX_INFLIGHT / 2 each 0.5 s): about 10 s for
+    200 rooms, during which the loop reads and publishes rooms every 0.5 s. Round trips are measured after it, in
+    the steady state, as after discovery. Done when every room was seen or none came for `quiet` seconds."""
+    seen: set[str] = set()
+    last = [time.perf_counter()]
+
+    def on_message(_client, _userdata, message):
+        seen.add(message.topic)
+        last[0] = time.perf_counter()
+
+    start = time.perf_counter()
+    client = raw_client(broker.host, broker.port, "aggregates")
+    client.on_message = on_message
+    client.subscribe(f"hotel/{hotel_code}/room/+/{topics.STATE}", qos=0)
+    while len(seen) < rooms and time.perf_counter() - last[0] < quiet:
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"the bridge republished {len(seen)} of {rooms} rooms in {timeout} s")
+        time.sleep(0.05)
+    client.loop_stop()
+    client.disconnect()
+    return time.perf_counter() - start, len(seen)
+
+
 def as_utc(moment: datetime) -> datetime:
     """A timestamp read with plain SQL: naive (UTC) on SQLite, aware on PostgreSQL."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
@@ -347,6 +375,9 @@ def main() -> None:
             if app.config["IOT_DISCOVERY"]:
                 say("waiting for the bridge's Home Assistant discovery")
                 results["discovery_seconds"] = round(wait_for_discovery(broker, len(devices) + 1), 2)
+            say("waiting for the bridge's start-up room aggregates")
+            seconds, republished = wait_for_room_aggregates(broker, hotel.code, len(rooms))
+            results["start_up_aggregates"] = {"seconds": round(seconds, 2), "rooms": republished}
             client = app.test_client()
             say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
             watch = AnswerWatch(broker, light.topic)
