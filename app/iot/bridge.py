@@ -143,8 +143,8 @@ class Bridge:
                     self._tick()
             finally:
                 self.stop()
+                self.connection.stop(final=self.offline)  # no more answers: the lane stores what came, and ends
                 lane.join(timeout=10)
-                self.connection.stop(final=self.offline)
                 self._safely(services.bridge_stopped, bridge_id=self.settings.bridge_id)
                 if waker is not None:
                     waker.join(timeout=5)
