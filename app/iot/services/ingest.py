@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
@@ -247,7 +248,7 @@ def _ruled(devices: dict[str, Any], states: list[tuple[str, dict[str, Any]]]) ->
 
 
 def _plan_states(states: list[tuple[str, dict[str, Any]]], devices: dict[str, Any], ruled: set[str], now: Any,
-                 on_ruled: Any) -> _StatePlan:
+                 on_ruled: Callable[[str, dict[str, Any]], Any] | None) -> _StatePlan:
     """What the states change, in order (a device reporting twice in a batch changes twice, or once)."""
     latest = {topic: row.state for topic, row in devices.items()}
     plan = _StatePlan()
@@ -256,7 +257,7 @@ def _plan_states(states: list[tuple[str, dict[str, Any]]], devices: dict[str, An
         if row is None:
             log.warning("state from an unregistered device %s skipped", topic)
             continue
-        if topic in ruled:
+        if topic in ruled and on_ruled is not None:
             on_ruled(topic, state)
             plan.rooms.add(row.room_id)
         elif state != latest[topic]:
