@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -73,9 +74,11 @@ def test_guest_browses_experiences_near_the_hotel_with_filters(client, world):
     assert ids(max_price=100000) == {dinner.id}
     assert ids(min_price=100000) == {world["offering"].id}
     assert ids(kind="restaurant") == {dinner.id}
-    in_five_days = (clock.now() + timedelta(days=5)).date().isoformat()
-    assert ids(date=in_five_days) == {dinner.id}
-    assert ids(date=(clock.now() + timedelta(days=3)).date().isoformat()) == {world["offering"].id}
+    def hotel_day(days_ahead: int) -> str:  # the filter's day is the hotel's (Sochi: UTC+3), not UTC's
+        return (clock.now() + timedelta(days=days_ahead)).astimezone(ZoneInfo(hotel.time_zone)).date().isoformat()
+
+    assert ids(date=hotel_day(5)) == {dinner.id}
+    assert ids(date=hotel_day(3)) == {world["offering"].id}
     bad = client.get(f"{API}/hotels/{hotel.id}/experiences", query_string={"colour": "red"})
     assert bad.status_code == 422
     assert client.get(f"{API}/hotels/999999/experiences").status_code == 404
