@@ -68,7 +68,10 @@ class DirectPublisher:
         self._early: dict[int, mqtt.Published] = {}  # PUBACKs that came before publish() registered the mid
         self._outcomes: queue.SimpleQueue[_Outcome | None] = queue.SimpleQueue()
         self._stopped = False
-        self.connection = mqtt.Connection(broker, client_id=self.client_id, on_event=self._on_event, clean_start=True)
+        # The request's thread writes its command to the socket (mqtt._CallerWritesClient): not the network thread,
+        # which would first have to get the GIL from the busy web worker.
+        self.connection = mqtt.Connection(broker, client_id=self.client_id, on_event=self._on_event, clean_start=True,
+                                          caller_writes=True)
         self._recorder = threading.Thread(target=self._record_outcomes, name="iot-direct-outcomes", daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@ the bridges deliver whatever it did not: no publisher, a lost publish, a dead wo
 
 from __future__ import annotations
 
+import json
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -70,6 +72,33 @@ def test_the_api_process_publishes_the_command_itself_and_records_the_puback(
     assert command.sent_at is not None and command.publish_count == 1
     assert command.claimed_by is None and command.claimed_until is None
     assert publisher.client_id.startswith("api-")
+
+
+def test_the_request_s_thread_puts_its_command_on_the_wire_while_paho_s_network_thread_is_busy(
+        client, iot_room, in_house, direct_publishing, mqtt_broker):
+    """paho itself would leave the command queued until its network thread runs again (mqtt._CallerWritesClient)."""
+    guest, stay = in_house
+    light = iot_room.devices["light"]
+    paho_client = direct_publishing().connection._client
+    held, release = threading.Event(), threading.Event()
+    read = paho_client.loop_read
+
+    def read_once_released(*args: Any, **kwargs: Any) -> Any:
+        held.set()
+        release.wait(30)
+        return read(*args, **kwargs)
+
+    with Listener(mqtt_broker, f"{light.topic}/set") as listener:
+        paho_client.loop_read = read_once_released  # the first command's PUBACK holds the network thread
+        try:
+            first = send(client, stay, headers_for(guest), light.id, {"brightness": 10})
+            eventually(held.is_set, timeout=10, what="the network thread to be held")
+            second = send(client, stay, headers_for(guest), light.id, {"brightness": 20})
+            eventually(lambda: len(listener.messages) == 2, timeout=10, what="both commands to reach the broker")
+        finally:
+            release.set()
+    assert [json.loads(message.payload)["id"] for message in listener.messages] == [first, second]
+    eventually(lambda: row(second).status == "sent", what="its PUBACK recorded once the network thread runs")
 
 
 def test_with_a_bridge_a_direct_command_is_acknowledged_and_published_once(
