@@ -215,17 +215,24 @@ class AnswerWatch:
         self.client.disconnect()
 
 
-def command_round_trip(client: Any, stay: Any, guest: Any, device: Any, watch: AnswerWatch, count: int,
+def command_round_trip(app: Any, stay: Any, guest: Any, device: Any, watch: AnswerWatch, count: int,
                        phases: dict[str, list[float]] | None = None) -> list[float]:
     """Sequential round trips; `phases` collects where the time went (API until the command row's created_at,
-    then until the bridge marked it sent, then until the acknowledgement was recorded)."""
+    then until the bridge marked it sent, then until the acknowledgement was recorded).
+
+    Each API call runs in an application context of its own, as a web worker's request does. Until 2026-11-23
+    (thirteenth session) they ran in the benchmark's one long context: its ORM Session and `g` lived from one
+    request to the next, so the stay, the device and the guest's profile were read once for the whole run, not once
+    per command."""
+    client = app.test_client()
     headers = headers_for(guest)
     samples = []
     for i in range(count):
         watch.answered.clear()
         started = datetime.now(UTC)
-        response = client.post(f"/api/v1/stays/{stay.id}/room/commands", headers=headers,
-                               json={"device_id": device.id, "values": {"brightness": i % 100}})
+        with app.app_context():
+            response = client.post(f"/api/v1/stays/{stay.id}/room/commands", headers=headers,
+                                   json={"device_id": device.id, "values": {"brightness": i % 100}})
         assert response.status_code == 201, response.json
         command_id = response.json["id"]
         deadline = time.monotonic() + 10
@@ -378,12 +385,11 @@ def main() -> None:
             say("waiting for the bridge's start-up room aggregates")
             seconds, republished = wait_for_room_aggregates(broker, hotel.code, len(rooms))
             results["start_up_aggregates"] = {"seconds": round(seconds, 2), "rooms": republished}
-            client = app.test_client()
             say(f"raw ingestion {results['raw_ingestion_per_s']}/s; command round trip")
             watch = AnswerWatch(broker, light.topic)
-            command_round_trip(client, stay, guest, light, watch, 20)  # warm-up, discarded
+            command_round_trip(app, stay, guest, light, watch, 20)  # warm-up, discarded
             phases: dict[str, list[float]] = {}
-            samples = command_round_trip(client, stay, guest, light, watch, args.round_trips, phases)
+            samples = command_round_trip(app, stay, guest, light, watch, args.round_trips, phases)
             results["command_round_trip_ms"] = percentiles(samples)
             # Every sample in order, with its phases: to see whether the slow ones come at a period.
             (args.out / "round-trips.json").write_text(json.dumps({"total": samples, **phases}))

@@ -3,7 +3,15 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.core.auth import MANAGERS, Role, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import (
+    MANAGERS,
+    Role,
+    current_guest,
+    current_guest_principal,
+    current_staff,
+    guest_required,
+    staff_required,
+)
 from app.core.db import unit_of_work
 from app.core.idempotency import idempotent
 from app.iot import services
@@ -47,7 +55,8 @@ class RoomCommands(MethodView):
     def post(self, data: dict, stay_id: int):
         """Send a command to a device of my room; follow it at the returned command's URL."""
         with unit_of_work():
-            return services.guest_command(guest=current_guest(), stay_id=stay_id, **data)
+            # The principal, not the profile: the command needs the guest's id (and audit kind), not their row.
+            return services.guest_command(guest=current_guest_principal(), stay_id=stay_id, **data)
 
 
 @room_blp.route("/<int:stay_id>/room/commands/<int:command_id>")

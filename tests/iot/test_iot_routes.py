@@ -57,6 +57,13 @@ def test_a_guest_cannot_command_another_room_nor_outside_their_stay(client, iot_
     past = make_stay(guest, iot_room.room, status="checked_out")
     late = client.post(f"{API}/stays/{past.id}/room/unlock", headers=headers_for(guest))
     assert late.status_code == 409 and late.json["code"] == "stay_not_in_house"
+    assert post_command(client, past, guest, iot_room.devices["light"], {"on": True}).json["code"] == "stay_not_in_house"
+    no_such_device = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers_for(guest),
+                                 json={"device_id": 10**9, "values": {"on": True}})
+    assert no_such_device.status_code == 404
+    roomless = make_stay(guest, make_iot_room(kinds=["light"]).room, room_id=None)
+    unassigned = post_command(client, roomless, guest, iot_room.devices["light"], {"on": True})
+    assert unassigned.status_code == 409 and unassigned.json["code"] == "no_room_assigned"
 
 
 def test_invalid_values_and_read_only_devices_are_refused(client, iot_room, in_house):
@@ -76,6 +83,11 @@ def test_unlock_is_audited_and_refused_when_staff_blocked_the_key(client, iot_ro
     with unit_of_work():
         entries = db.session.query(AuditEntry).filter_by(action="room.unlock").all()
         assert [(e.actor_kind, e.actor_id, e.subject_id) for e in entries] == [("guest", guest.id, iot_room.room.id)]
+    lock = post_command(client, stay, guest, iot_room.devices["lock"], {"locked": True})
+    assert lock.status_code == 201
+    with unit_of_work():
+        [entry] = db.session.query(AuditEntry).filter_by(action="room.lock").all()
+        assert (entry.actor_kind, entry.actor_id, entry.detail["command_id"]) == ("guest", guest.id, lock.json["id"])
 
     desk = make_staff(Role.FRONT_DESK, hotels=[iot_room.hotel])
     assert client.put(f"{API}/staff/stays/{stay.id}/key-block", headers=headers_for(desk),

@@ -11,6 +11,7 @@ from app.bookings.services.stays import (
     current_stay,
     guest_booking,
     guest_stay_in_house,
+    guest_stay_in_house_keys,
     occupied_stay_for_room,
     set_guest_room_state,
     set_room_state,
@@ -20,7 +21,8 @@ from app.bookings.services.survey import guest_survey, submit_survey
 __all__ = [
     "StayRequest", "cancel_booking", "check_in", "create_booking", "create_promo_code", "create_rate_plan",
     "current_stay", "express_checkout", "find_booking", "guest_booking", "guest_bookings", "guest_folio",
-    "guest_stay_in_house", "guest_survey", "list_bookings", "list_rate_plans", "make_quote", "modify_booking",
+    "guest_stay_in_house", "guest_stay_in_house_keys",
+    "guest_survey", "list_bookings", "list_rate_plans", "make_quote", "modify_booking",
     "occupied_stay_for_room", "open_folio", "post_charge", "private_preferences", "search_availability",
     "set_guest_room_state",
     "set_pricing_policy", "set_room_state", "submit_survey",

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import bindparam, select
 
 from app.bookings.models import Booking, BookingStatus, RoomState
 from app.core import clock, events
 from app.core.errors import Conflict, NotFound
+from app.core.prepared_reads import PreparedRead
 from app.extensions import db
+
+# The keys of a guest's own stay, read outside the Session (app/core/prepared_reads.py): for a guest's room
+# commands, sent many times a stay, which need where the stay is, not the booking (loading it through the ORM cost
+# more than the command's own INSERT).
+_GUEST_STAY_KEYS = PreparedRead(
+    select(Booking.id, Booking.status, Booking.hotel_id, Booking.room_id)
+    .where(Booking.id == bindparam("booking_id"), Booking.guest_id == bindparam("guest_id")))
 
 
 def current_stay(*, guest_id: int) -> Booking | None:
@@ -31,6 +41,17 @@ def guest_stay_in_house(*, guest_id: int, booking_id: int) -> Booking:
     if booking.status != BookingStatus.IN_HOUSE:
         raise Conflict("This stay is not in progress.", code="stay_not_in_house")
     return booking
+
+
+def guest_stay_in_house_keys(*, guest_id: int, booking_id: int) -> Any:
+    """`guest_stay_in_house`'s checks and errors, but only the stay's keys (id, status, hotel_id, room_id), read
+    in one autocommit SELECT outside the Session. Not for a unit of work that has written to the booking."""
+    stay = _GUEST_STAY_KEYS.first(booking_id=booking_id, guest_id=guest_id)
+    if stay is None:
+        raise NotFound("No such booking.")
+    if stay.status != BookingStatus.IN_HOUSE:
+        raise Conflict("This stay is not in progress.", code="stay_not_in_house")
+    return stay
 
 
 def occupied_stay_for_room(*, room_id: int) -> Booking | None:
