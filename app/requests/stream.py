@@ -5,6 +5,13 @@ order, see app/core/events.py). The stream polls the table, sends a heartbeat co
 `SSE_MAX_SECONDS` (or the caller's `max_events` / `timeout`), so a worker thread is never held forever; browsers'
 EventSource reconnects by itself with the last id it saw.
 
+The stream also tells the client where to resume when that is past the last event it showed (other hotels'
+events, the devices' state changes): a frame with only an `id:` line, with a heartbeat and at the end. A browser's
+EventSource takes the id as its Last-Event-ID without dispatching anything (the HTML standard sets the last event ID
+before it drops an event without data). Without it a client whose last shown event is old reads again, at every
+reconnect, all that was recorded since; and a client that had been shown nothing reconnected without Last-Event-ID
+and started "now", missing what was recorded between the two streams.
+
 The caller's `still_allowed` is asked again every SSE_AUTH_CHECK_SECONDS: a staff member logged out, deactivated or
 whose session was revoked stops receiving guests' requests within that time (an `event: session_ended` frame, then
 the end), not only at the next reconnect.
@@ -32,6 +39,11 @@ def format_event(event: DomainEvent) -> str:
 SESSION_ENDED = "event: session_ended\ndata: {}\n\n"
 
 
+def resume_frame(after: int, *, comment: str | None = None) -> str:
+    """A frame that dispatches no event but moves the client's Last-Event-ID to `after` (module docstring)."""
+    return f"id: {after}\n" + (f": {comment}\n" if comment else "") + "\n"
+
+
 def queue_stream(*, hotel_ids: list[int] | None, after: int, still_allowed: Callable[[], bool],
                  max_events: int | None = None, timeout: float | None = None) -> Iterator[str]:
     """Yield the queue's events after `after` as SSE frames until a limit is reached or the reader's session
@@ -43,6 +55,7 @@ def queue_stream(*, hotel_ids: list[int] | None, after: int, still_allowed: Call
     auth_every = config["SSE_AUTH_CHECK_SECONDS"]
     sent, last_write = 0, time.monotonic()
     next_auth_check = last_write + auth_every
+    told = None  # the last id the client has been given (an event's, or a resume frame's)
     yield "retry: 3000\n\n"
     try:
         while True:
@@ -57,17 +70,19 @@ def queue_stream(*, hotel_ids: list[int] | None, after: int, still_allowed: Call
             db.session.rollback()  # end the read, so that the next poll sees what committed since
             for event in batch:
                 yield format_event(event)
-                sent, last_write = sent + 1, time.monotonic()
+                sent, last_write, told = sent + 1, time.monotonic(), event.id
                 if max_events and sent >= max_events:
                     return
             after = scanned_to  # past the events of other hotels and kinds too: the next poll does not read them
             now = time.monotonic()
             if now >= deadline:
+                if told != after:
+                    yield resume_frame(after)
                 return
             if len(batch) < 100:
                 if now - last_write >= heartbeat:
-                    yield ": heartbeat\n\n"
-                    last_write = now
+                    yield resume_frame(after, comment="heartbeat") if told != after else ": heartbeat\n\n"
+                    last_write, told = now, after
                 time.sleep(max(0.0, min(poll, deadline - now)))
     finally:
         db.session.remove()

@@ -8,8 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from app.audit.models import AuditEntry
-from app.core import clock
+from app.core import clock, events
 from app.core.auth import Role
+from app.core.db import unit_of_work
 from app.extensions import db
 from app.requests import routes as request_routes
 from app.requests.services import latest_event_id
@@ -33,13 +34,24 @@ def stream(client, url, headers):
     return client.get(url, headers=headers, buffered=True)
 
 
+def sse_fields(response) -> list[dict]:
+    """Each frame of an SSE body as its fields (comments left out)."""
+    return [dict(line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
+                 and ": " in line) for block in response.get_data(as_text=True).split("\n\n")]
+
+
+def resume_id(response) -> int | None:
+    """The Last-Event-ID a browser would reconnect with after this body: the last `id:` it carried."""
+    ids = [int(fields["id"]) for fields in sse_fields(response) if "id" in fields]
+    return ids[-1] if ids else None
+
+
 def sse_frames(response) -> list[dict]:
-    """The events of an SSE body: [{"id": ..., "event": ..., "data": {...}}] (comments and retry left out)."""
+    """The events of an SSE body: [{"id": ..., "event": ..., "data": {...}}] (comments, retry and frames that only
+    move the resume point left out)."""
     frames = []
-    for block in response.get_data(as_text=True).split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
-                      and ": " in line)
-        if "id" in fields:
+    for fields in sse_fields(response):
+        if "event" in fields and "id" in fields:
             frames.append({"id": int(fields["id"]), "event": fields["event"], "data": json.loads(fields["data"])})
     return frames
 
@@ -133,6 +145,32 @@ def test_stream_delivers_queue_events_and_resumes_after_last_event_id(client, wo
     assert resumed[0]["id"] == ids[2]
     assert [(f["event"], f["data"]["payload"].get("request_id")) for f in resumed] == [
         ("request.acknowledged", first), ("request.created", second), ("request.alerted", second)]
+
+
+def test_a_stream_tells_the_client_to_resume_past_the_events_it_did_not_show(client, world) -> None:
+    """Else each reconnect would read again all that was recorded since the last event shown (other hotels', the
+    devices' state changes), and a client shown nothing would come back without Last-Event-ID and miss what was
+    recorded between its two streams."""
+    world.order(client)
+    last_shown = sse_frames(stream(client, "/api/v1/staff/queue/stream?last_event_id=0", world.desk_headers))[-1]["id"]
+    other_hotel = make_hotel()
+    with unit_of_work():
+        for _ in range(3):
+            events.record("device.state_changed", hotel_id=world.hotel.id, payload={})  # not for the queue
+        events.record("request.created", hotel_id=other_hotel.id, payload={})  # not this desk's hotel
+    newest = latest_event_id()
+    db.session.commit()
+
+    response = stream(client, f"/api/v1/staff/queue/stream?last_event_id={last_shown}", world.desk_headers)
+    assert sse_frames(response) == [] and resume_id(response) == newest
+    second = world.order(client).json["id"]
+    resumed = sse_frames(stream(client, "/api/v1/staff/queue/stream", {
+        **world.desk_headers, "Last-Event-ID": str(newest)}))
+    assert [(f["event"], f["data"]["payload"]["request_id"]) for f in resumed] == [
+        ("request.created", second), ("request.alerted", second)]
+
+    quiet = stream(client, "/api/v1/staff/queue/stream?timeout=0.05", world.desk_headers)
+    assert sse_frames(quiet) == [] and resume_id(quiet) == latest_event_id()
 
 
 def test_an_open_stream_sees_requests_committed_after_it_started(app, client, world, monkeypatch) -> None:
