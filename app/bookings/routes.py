@@ -30,7 +30,7 @@ from app.bookings.schemas import (
 from app.core.auth import (
     MANAGERS,
     Role,
-    current_guest,
+    current_guest_id,
     current_guest_or_none,
     current_staff,
     guest_optional,
@@ -48,7 +48,7 @@ admin_blp = Blueprint("admin-pricing", __name__, description="Pricing policies, 
 
 
 def _guest_id() -> int:
-    return current_guest().id
+    return current_guest_id()
 
 
 # -- /availability, /quotes, /bookings -----------------------------------------------------------------------------

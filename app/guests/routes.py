@@ -225,7 +225,7 @@ class Consents(MethodView):
     @me_blp.response(200, ConsentOverviewSchema)
     def get(self):
         """Show my consents now and their full history."""
-        return services.consent_overview(guest_id=current_guest().id)
+        return services.consent_overview(guest_id=current_guest_id())
 
     @guest_required
     @me_blp.arguments(ConsentInputSchema)
@@ -233,7 +233,7 @@ class Consents(MethodView):
     def post(self, data: dict):
         """Give or withdraw a consent; the decision is added to the history."""
         with unit_of_work():
-            return services.decide_consent(guest_id=current_guest().id, purpose=ConsentPurpose(data["purpose"]),
+            return services.decide_consent(guest_id=current_guest_id(), purpose=ConsentPurpose(data["purpose"]),
                                            granted=data["granted"])
 
 

@@ -3,7 +3,14 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.core.auth import GUEST_DATA_ROLES, Role, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import (
+    GUEST_DATA_ROLES,
+    Role,
+    current_guest_id,
+    current_staff,
+    guest_required,
+    staff_required,
+)
 from app.core.db import unit_of_work
 from app.core.idempotency import idempotent
 from app.core.pagination import page_schema
@@ -39,7 +46,7 @@ class LoyaltyStatus(MethodView):
     @blp.response(200, LoyaltyStatusSchema)
     def get(self):
         """Show my tier, balance, points expiring soon and progress to the next tier."""
-        return services.status(guest_id=current_guest().id)
+        return services.status(guest_id=current_guest_id())
 
 
 @blp.route("/enrol")
@@ -50,7 +57,7 @@ class Enrol(MethodView):
     def post(self, data: dict):
         """Join the loyalty club, optionally with a friend's referral code."""
         with unit_of_work():
-            return services.enrol(guest_id=current_guest().id, referral_code=data.get("referral_code"))
+            return services.enrol(guest_id=current_guest_id(), referral_code=data.get("referral_code"))
 
 
 @blp.route("/ledger")
@@ -60,7 +67,7 @@ class Ledger(MethodView):
     @blp.response(200, page_schema(LedgerEntrySchema))
     def get(self, args: dict):
         """List my points awards, redemptions and expiries, newest first."""
-        return services.ledger(guest_id=current_guest().id, **args)
+        return services.ledger(guest_id=current_guest_id(), **args)
 
 
 @blp.route("/offers")
@@ -70,7 +77,7 @@ class Offers(MethodView):
     @blp.response(200, page_schema(OfferSchema))
     def get(self, args: dict):
         """List the members-only offers and compliments of my tier (members only)."""
-        return services.visible_offers(guest_id=current_guest().id, **args)
+        return services.visible_offers(guest_id=current_guest_id(), **args)
 
 
 @blp.route("/redemptions")
@@ -82,7 +89,7 @@ class Redemptions(MethodView):
     def post(self, data: dict):
         """Redeem points against one of my bookings or stays."""
         with unit_of_work():
-            return services.redeem(guest_id=current_guest().id, points=data["points"],
+            return services.redeem(guest_id=current_guest_id(), points=data["points"],
                                    reference=f"booking:{data['booking_id']}")
 
 
@@ -92,7 +99,7 @@ class ReferralCode(MethodView):
     @blp.response(200, ReferralCodeSchema)
     def get(self):
         """Show my referral code to share with friends."""
-        return services.referral_code(guest_id=current_guest().id)
+        return services.referral_code(guest_id=current_guest_id())
 
 
 # -- /staff/loyalty ----------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from app.core.auth import (
     account_of,
     api_key_required,
     current_guest,
+    current_guest_id,
     current_service_account,
     guest_required,
     parse_subject,
@@ -111,7 +112,7 @@ class ExperienceBookings(MethodView):
     @blp.response(200, page_schema(ExperienceBookingSchema))
     def get(self, args: dict):
         """List my experience bookings, newest first."""
-        return services.guest_bookings(guest_id=current_guest().id, **args)
+        return services.guest_bookings(guest_id=current_guest_id(), **args)
 
     @guest_required
     @idempotent
@@ -129,7 +130,7 @@ class ExperienceBookingById(MethodView):
     @blp.response(200, ExperienceBookingSchema)
     def get(self, booking_id: int):
         """Show one of my experience bookings with its voucher code."""
-        return services.guest_booking(guest_id=current_guest().id, booking_id=booking_id)
+        return services.guest_booking(guest_id=current_guest_id(), booking_id=booking_id)
 
 
 @blp.route("/experience-bookings/<int:booking_id>/actions/cancel")
@@ -140,7 +141,7 @@ class CancelExperienceBooking(MethodView):
     def post(self, booking_id: int):
         """Cancel within the free cancellation period; a room charge is credited back."""
         with unit_of_work():
-            return services.cancel(guest_id=current_guest().id, booking_id=booking_id)
+            return services.cancel(guest_id=current_guest_id(), booking_id=booking_id)
 
 
 # -- partner API -------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
 
-from app.core.auth import Role, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import Role, current_guest, current_guest_id, current_staff, guest_required, staff_required
 from app.core.db import unit_of_work
 from app.core.idempotency import idempotent
 from app.privacy import services
@@ -20,7 +20,7 @@ class MyExport(MethodView):
     @me_blp.response(200, GuestExportSchema)
     def get(self):
         """Download everything the chain holds on me, as JSON."""
-        return services.export_guest(guest_id=current_guest().id)
+        return services.export_guest(guest_id=current_guest_id())
 
 
 @me_blp.route("/erasure")

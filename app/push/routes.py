@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.core.auth import Role, current_guest, current_staff, guest_required, staff_required
+from app.core.auth import Role, current_guest_id, current_staff, guest_required, staff_required
 from app.core.db import unit_of_work
 from app.core.idempotency import idempotent
 from app.core.pagination import CursorArgsSchema, page_schema
@@ -43,7 +43,7 @@ class Devices(MethodView):
     @me_blp.response(200, PushDeviceSchema(many=True))
     def get(self):
         """List my registered devices."""
-        return services.list_devices(guest_id=current_guest().id)
+        return services.list_devices(guest_id=current_guest_id())
 
     @guest_required
     @me_blp.arguments(PushDeviceCreateSchema)
@@ -51,7 +51,7 @@ class Devices(MethodView):
     def post(self, data: dict):
         """Register this device's FCM token (again at each app start: it refreshes last seen)."""
         with unit_of_work():
-            return services.register_device(guest_id=current_guest().id, **data)
+            return services.register_device(guest_id=current_guest_id(), **data)
 
 
 @me_blp.route("/devices/<int:device_id>")
@@ -61,7 +61,7 @@ class DeviceById(MethodView):
     def delete(self, device_id: int):
         """Forget a device (no more pushes to it)."""
         with unit_of_work():
-            services.remove_device(guest_id=current_guest().id, device_id=device_id)
+            services.remove_device(guest_id=current_guest_id(), device_id=device_id)
 
 
 @me_blp.route("/notification-settings")
@@ -70,7 +70,7 @@ class NotificationSettings(MethodView):
     @me_blp.response(200, NotificationSettingsSchema)
     def get(self):
         """Show which transactional pushes I get."""
-        return services.get_settings(guest_id=current_guest().id)
+        return services.get_settings(guest_id=current_guest_id())
 
     @guest_required
     @me_blp.arguments(NotificationSettingsSchema)
@@ -78,7 +78,7 @@ class NotificationSettings(MethodView):
     def put(self, data: dict):
         """Choose which transactional pushes I get (offers follow my marketing consent)."""
         with unit_of_work():
-            return services.replace_settings(guest_id=current_guest().id, settings=data)
+            return services.replace_settings(guest_id=current_guest_id(), settings=data)
 
 
 @me_blp.route("/inbox")
@@ -88,7 +88,7 @@ class Inbox(MethodView):
     @me_blp.response(200, page_schema(InboxItemSchema))
     def get(self, args: dict):
         """List my notifications and offers, newest first."""
-        return services.list_inbox(guest_id=current_guest().id, **args)
+        return services.list_inbox(guest_id=current_guest_id(), **args)
 
 
 @me_blp.route("/inbox/<int:notification_id>/actions/open")
@@ -98,7 +98,7 @@ class OpenInboxItem(MethodView):
     def post(self, notification_id: int):
         """Report that I opened a notification (from the push or the inbox)."""
         with unit_of_work():
-            return services.mark_opened(guest_id=current_guest().id, notification_id=notification_id)
+            return services.mark_opened(guest_id=current_guest_id(), notification_id=notification_id)
 
 
 # -- /marketing --------------------------------------------------------------------------------------------------

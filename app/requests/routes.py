@@ -9,7 +9,7 @@ from app.core.auth import (
     GUEST_DATA_ROLES,
     MANAGERS,
     PrincipalKind,
-    current_guest,
+    current_guest_id,
     current_staff,
     guest_required,
     staff_required,
@@ -84,7 +84,7 @@ class Requests(MethodView):
     @blp.response(200, page_schema(GuestRequestSchema))
     def get(self, args: dict):
         """List my requests, newest first."""
-        return services.guest_requests(guest_id=current_guest().id, **args)
+        return services.guest_requests(guest_id=current_guest_id(), **args)
 
     @guest_required
     @idempotent
@@ -93,7 +93,7 @@ class Requests(MethodView):
     def post(self, data: dict):
         """Ask for room service, laundry, a repair or housekeeping in the room of my stay in progress."""
         with unit_of_work():
-            return services.create_for_guest(guest_id=current_guest().id, data=data)
+            return services.create_for_guest(guest_id=current_guest_id(), data=data)
 
 
 @blp.route("/<int:request_id>")
@@ -102,7 +102,7 @@ class RequestById(MethodView):
     @blp.response(200, GuestRequestSchema)
     def get(self, request_id: int):
         """Show one of my requests as it stands."""
-        return services.guest_view(guest_id=current_guest().id, request_id=request_id)
+        return services.guest_view(guest_id=current_guest_id(), request_id=request_id)
 
 
 @blp.route("/<int:request_id>/actions/cancel")
@@ -112,7 +112,7 @@ class CancelRequest(MethodView):
     def post(self, request_id: int):
         """Call off my request before work on it starts."""
         with unit_of_work():
-            return services.guest_cancel(guest_id=current_guest().id, request_id=request_id)
+            return services.guest_cancel(guest_id=current_guest_id(), request_id=request_id)
 
 
 @blp.route("/<int:request_id>/actions/rate")
@@ -123,7 +123,7 @@ class RateRequest(MethodView):
     def post(self, data: dict, request_id: int):
         """Rate a done request from 1 to 5, with a comment if I like (once)."""
         with unit_of_work():
-            return services.rate(guest_id=current_guest().id, request_id=request_id, rating=data["rating"],
+            return services.rate(guest_id=current_guest_id(), request_id=request_id, rating=data["rating"],
                                  comment=data.get("comment"))
 
 
@@ -134,7 +134,7 @@ class StayMessages(MethodView):
     @messages_blp.response(200, page_schema(MessageSchema))
     def get(self, args: dict, stay_id: int):
         """Read my thread with the front desk for this stay, newest first."""
-        return services.guest_thread(guest_id=current_guest().id, stay_id=stay_id, **args)
+        return services.guest_thread(guest_id=current_guest_id(), stay_id=stay_id, **args)
 
     @guest_required
     @idempotent
@@ -143,7 +143,7 @@ class StayMessages(MethodView):
     def post(self, data: dict, stay_id: int):
         """Write to the front desk."""
         with unit_of_work():
-            return services.guest_post(guest_id=current_guest().id, stay_id=stay_id, body=data["body"])
+            return services.guest_post(guest_id=current_guest_id(), stay_id=stay_id, body=data["body"])
 
 
 # -- staff: requests -----------------------------------------------------------------------------------------------
