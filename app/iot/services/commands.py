@@ -122,8 +122,10 @@ def wake_bridges() -> None:
 
 # -- guests ----------------------------------------------------------------------------------------------------
 
-def _guest_stay(guest: Any, stay_id: int) -> Booking:
-    stay = bookings.guest_stay_in_house(guest_id=guest.id, booking_id=stay_id)
+def _guest_stay(guest: Any, stay_id: int) -> Any:
+    """The guest's stay in progress, with a room: its keys (id, status, hotel_id, room_id), read by key outside the
+    Session (bookings.guest_stay_in_house_keys); what the room's devices need of it, many times a stay."""
+    stay = bookings.guest_stay_in_house_keys(guest_id=guest.id, booking_id=stay_id)
     if stay.room_id is None:
         raise Conflict("No room is assigned to this stay yet.", code="no_room_assigned")
     return stay
@@ -139,11 +141,8 @@ def guest_command(*, guest: Any, stay_id: int, device_id: int, values: dict[str,
     """A guest commands a device of their own room, between check-in and checkout.
 
     The stay and the device are read by key outside the Session (two autocommit SELECTs): this runs for every
-    light switched from the app, and the two ORM loads it replaced cost more than the command's INSERT. The checks
-    and their errors are `_guest_stay`'s."""
-    stay = bookings.guest_stay_in_house_keys(guest_id=guest.id, booking_id=stay_id)
-    if stay.room_id is None:
-        raise Conflict("No room is assigned to this stay yet.", code="no_room_assigned")
+    light switched from the app, and the two ORM loads it replaced cost more than the command's INSERT."""
+    stay = _guest_stay(guest, stay_id)
     device = _DEVICE_KEYS.first(device_id=device_id)
     if device is None or device.room_id != stay.room_id:
         raise NotFound("No such device in your room.")
