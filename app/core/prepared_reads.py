@@ -9,7 +9,9 @@ types, the connection comes from the engine's pool with its settings and events)
 layers.
 
 Use it for single-row reads of plain columns by key, not for anything written to (a unit of work keeps
-the Session), and not for statements with expanding IN parameters. Each call takes a connection from the pool and
+the Session), nor for rows the surrounding unit of work has already written (it reads on another connection, so it
+sees only what is committed: a room command reads its stay and device this way before it writes), and not for
+statements with expanding IN parameters. Each call takes a connection from the pool and
 returns it at once; the read is one autocommit SELECT, one round trip on PostgreSQL.
 """
 
