@@ -129,6 +129,8 @@ def test_answers_recorded_in_one_statement_match_the_one_by_one_path(iot_room):
         ingest.Report("response", "t", {"status": "ok"}, correlation_id="unknown")])
     assert moved == [by_statement.id]
     assert services.record_answers_at_once(reports=[report(by_statement, "error")]) == []  # answered already
+    with unit_of_work(), pytest.raises(RuntimeError, match="outside a unit of work"):  # it would commit on its own
+        services.record_answers_at_once(reports=[report(by_objects, "ok")])
     with unit_of_work():
         services.record_response(correlation_id=by_objects.correlation_id, response={"status": "ok"})
     with unit_of_work():
@@ -164,6 +166,8 @@ def test_states_recorded_in_one_statement_match_the_unit_of_work_path(iot_room):
             changed = [(e.hotel_id, e.subject_id, e.payload) for e in events_after(0, types=["device.state_changed"])]
         return latest, history, changed
 
+    with unit_of_work(), pytest.raises(RuntimeError, match="outside a unit of work"):  # it would commit on its own
+        services.record_states_at_once(reports=batch)
     assert services.record_states_at_once(reports=batch) == {iot_room.room.id}  # the sensor's room
     by_statement = written()
     with unit_of_work():

@@ -18,6 +18,7 @@ from sqlalchemy.orm.util import identity_key
 from app.bookings import services as bookings
 from app.bookings.models import Booking, BookingStatus, RoomState
 from app.core import clock, events
+from app.core.db import in_unit_of_work
 from app.core.events import DomainEvent
 from app.extensions import db
 from app.iot import topics
@@ -166,6 +167,7 @@ def record_answers_at_once(*, reports: list[Report]) -> list[int]:
     """`record_response` for a batch of devices' answers, on PostgreSQL, as one statement in a transaction of its
     own (autocommit): call it outside any unit of work. Returns the ids of the commands it moved (an answer to an
     unknown or already answered command changes nothing, as there)."""
+    _refuse_inside_a_unit_of_work("record_answers_at_once")
     first: dict[str, Report] = {}
     for report in reports:  # a repeated answer in one batch: the first one counts, as one by one
         first.setdefault(report.correlation_id or "", report)
@@ -179,6 +181,13 @@ def record_answers_at_once(*, reports: list[Report]) -> list[int]:
             "statuses": [_answer_status(answer.value).value for answer in answers]}).scalars())
     _forget_loaded(DeviceCommand, moved)
     return moved
+
+
+def _refuse_inside_a_unit_of_work(name: str) -> None:
+    # Its statement commits on a connection of its own: inside a unit of work it would commit what the unit of work
+    # may still roll back, and wait on locks that unit of work holds (the event lock).
+    if in_unit_of_work():
+        raise RuntimeError(f"{name} commits on its own connection: call it outside a unit of work")
 
 
 def _answer_status(response: dict[str, Any]) -> CommandStatus:
@@ -293,6 +302,7 @@ def record_states_at_once(*, reports: list[Report]) -> set[int] | None:
 
     The bridge stores a device's new state right after its answer to a command, so this work overlaps the next
     command on a busy machine: as a unit of work it took 5-13 ms there (bench/iot-RESULTS.md)."""
+    _refuse_inside_a_unit_of_work("record_states_at_once")
     states = [(report.device_topic, report.value) for report in reports]
     now = clock.now()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
