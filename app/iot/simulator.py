@@ -80,9 +80,14 @@ class SimulatedDevice:
     # -- protocol ---------------------------------------------------------------------------------------------
 
     def _set_state(self, changes: dict[str, Any]) -> None:
+        self._publish_state(self._change_state(changes))
+
+    def _change_state(self, changes: dict[str, Any]) -> bytes:
         with self._lock:
             self.state.update(changes)
-            payload = json.dumps(self.state).encode()
+            return json.dumps(self.state).encode()
+
+    def _publish_state(self, payload: bytes) -> None:
         self.connection.publish(mqtt.Outgoing(f"{self.spec.topic}/{topics.STATE}", payload, qos=1, retain=True))
 
     def _on_event(self, event: mqtt.Event) -> None:
@@ -106,32 +111,37 @@ class SimulatedDevice:
                                   "_retain": message.retain})
         correlation = message.correlation_data or b""
         answer = self._seen.get(correlation) if correlation else None
+        new_state = None
         if answer is None:
-            answer = self._execute(command, values)
+            answer, new_state = self._execute(command, values)
             if correlation:
                 self._seen[correlation] = answer
                 while len(self._seen) > REMEMBERED_COMMANDS:
                     self._seen.popitem(last=False)
+        # The answer first, then the new state (docs/mqtt.md, "Acknowledgement"): someone waits for the answer.
         if message.response_topic:
             self.connection.publish(mqtt.Outgoing(message.response_topic, json.dumps(answer).encode(), qos=1,
                                                   correlation_data=correlation or None))
+        if new_state is not None:
+            self._publish_state(new_state)
 
-    def _execute(self, command: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    def _execute(self, command: dict[str, Any], values: dict[str, Any]) -> tuple[dict[str, Any], bytes | None]:
+        """Carry the command out: the answer, and the state to publish (None when refused)."""
         expires_at = command.get("expires_at")
         if isinstance(expires_at, str) and datetime.fromisoformat(expires_at) < clock.now():
-            return {"status": "error", "error": "expired"}
+            return {"status": "error", "error": "expired"}, None
         command_id = command.get("id")
         if isinstance(command_id, int):
             if command_id <= self._last_executed_id:
-                return {"status": "error", "error": "superseded"}
+                return {"status": "error", "error": "superseded"}, None
             self._last_executed_id = command_id
         changes = dict(values)
         if self.spec.kind == "indicator":
             changes["changed_by"] = "command"
-        self._set_state(changes)
+        new_state = self._change_state(changes)
         with self._lock:
             self.executed.append(command.get("id"))
-            return {"status": "ok", "state": dict(self.state)}
+            return {"status": "ok", "state": dict(self.state)}, new_state
 
 
 class Simulator:

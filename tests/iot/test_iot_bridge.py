@@ -56,6 +56,28 @@ def test_guest_command_is_acknowledged_and_the_new_state_is_visible(client, iot_
     assert body["sent_at"] and body["completed_at"] and body["result"]["status"] == "ok"
 
 
+def test_the_simulated_device_answers_before_it_publishes_its_new_state(client, mqtt_broker, iot_room, in_house,
+                                                                         start_bridge, simulate):
+    # docs/mqtt.md, "Acknowledgement": the answer is what the guest's app waits for, the state only keeps views fresh.
+    guest, stay = in_house
+    start_bridge()
+    simulate(iot_room)
+    light = iot_room.devices["light"]
+    with Listener(mqtt_broker, f"{light.topic}/#") as listener:
+        response = client.post(f"{API}/stays/{stay.id}/room/commands", headers=headers_for(guest),
+                               json={"device_id": light.id, "values": {"brightness": 70}})
+        assert response.status_code == 201
+
+        def after_the_command() -> list[str]:
+            leaves = [message.topic.rsplit("/", 1)[1] for message in listener.messages if not message.retain]
+            return leaves[leaves.index("set"):] if "set" in leaves else []
+
+        eventually(lambda: {"response", "state"} <= set(after_the_command()), what="the answer and the new state")
+    assert after_the_command()[:3] == ["set", "response", "state"]
+    assert json.loads(next(m.payload for m in listener.messages if m.topic.endswith("/state") and not m.retain)
+                      )["brightness"] == 70
+
+
 def test_a_device_s_answer_is_recorded_while_the_bridge_s_loop_is_busy(client, iot_room, in_house, start_bridge,
                                                                       simulate):
     """Answers have a thread of their own: the loop storing a batch of states (or the rooms' aggregates, or the

@@ -72,7 +72,13 @@ def issue(*, device: DeviceKeys, values: dict[str, Any], issued_by: str, source:
           actor: Any = None) -> DeviceCommand:
     """Record a pending command (the outbox row), published once the transaction commits: by this process when
     its MQTT connection is up (app/iot/direct.py), else by a bridge."""
-    values = validated_values(device, values)
+    return _record(device=device, values=validated_values(device, values), issued_by=issued_by, source=source,
+                   stay_id=stay_id, actor=actor)
+
+
+def _record(*, device: DeviceKeys, values: dict[str, Any], issued_by: str, source: str, stay_id: int | None,
+            actor: Any) -> DeviceCommand:
+    """`issue` for values already checked by `validated_values`."""
     ttl = current_app.config["IOT_LOCK_COMMAND_TTL_SECONDS" if device.kind == DeviceKind.LOCK
                              else "IOT_COMMAND_TTL_SECONDS"]
     now = clock.now()
@@ -148,11 +154,11 @@ def guest_command(*, guest: Any, stay_id: int, device_id: int, values: dict[str,
         raise NotFound("No such device in your room.")
     if device.kind not in GUEST_KINDS:
         raise Forbidden("This device is not controlled from the app.", code="device_not_guest_controlled")
-    values = validated_values(device, values)
+    values = validated_values(device, values)  # before the key check: it needs `locked` as a boolean
     if device.kind == DeviceKind.LOCK and values["locked"] is False:
         _ensure_key_allowed(stay)
-    return issue(device=device, values=values, issued_by=f"guest:{guest.id}", source="app", stay_id=stay.id,
-                 actor=guest)
+    return _record(device=device, values=values, issued_by=f"guest:{guest.id}", source="app", stay_id=stay.id,
+                   actor=guest)
 
 
 def guest_unlock(*, guest: Any, stay_id: int) -> DeviceCommand:
