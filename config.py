@@ -133,6 +133,10 @@ class Config:
     SSE_HEARTBEAT_SECONDS = float(_env("SSE_HEARTBEAT_SECONDS", "15"))
     SSE_MAX_SECONDS = float(_env("SSE_MAX_SECONDS", "300"))
     SSE_AUTH_CHECK_SECONDS = float(_env("SSE_AUTH_CHECK_SECONDS", "15"))  # how soon a logout ends an open stream
+    # Open streams one web process serves at once. Each holds a worker thread for up to SSE_MAX_SECONDS; beyond
+    # this many the next is refused (503 streams_busy, Retry-After) instead of taking the threads the API's requests
+    # need. Size it with gunicorn's --threads (docs/operations.md, "Event streams"); 0 serves none.
+    SSE_MAX_STREAMS = _env_int("SSE_MAX_STREAMS", 2)
 
     # Browser origins allowed to call the API (CORS), comma-separated, e.g. "https://console.example.com". Empty:
     # no cross-origin browser access (the mobile app needs none). "*" is for development; production refuses it.

@@ -56,9 +56,10 @@ def _forbidden(_error: Exception) -> tuple[str, int]:
 
 
 @blp.errorhandler(DomainError)
-def _domain_error(error: DomainError) -> tuple[str, int]:
+def _domain_error(error: DomainError) -> tuple[str, int, dict[str, str]]:
     key = {403: "forbidden", 404: "not_found"}.get(error.status, "error")
-    return error_page(error.status, key, None if error.status == 404 else error.detail)
+    page, status = error_page(error.status, key, None if error.status == 404 else error.detail)
+    return page, status, error.headers  # Retry-After, say
 
 
 @blp.errorhandler(HTTPException)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, g, redirect, render_template, request, stream_with_context, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 
 from app.console import access, forms, pages
 from app.console.blueprint import blp
@@ -13,7 +13,7 @@ from app.core.errors import DomainError, NotFound
 from app.requests import services as requests_services
 from app.requests.schemas import AssignSchema, BulkSchema, ReasonSchema
 from app.requests.services.lifecycle import QUEUE_ROLES
-from app.requests.stream import SESSION_ENDED, queue_stream
+from app.requests.stream import SESSION_ENDED, STREAMS_BUSY_RETRY_SECONDS, event_stream_response, queue_stream
 
 ACTIONS = ("acknowledge", "assign", "start", "hold", "resume", "complete", "reject")
 
@@ -28,7 +28,7 @@ def queue() -> str:
     filters = pages.QueueFilters.from_args(request.args)
     return render_template("console/queue.html", filters=filters, hotels=pages.my_hotels(g.staff),
                            departments=pages.DEPARTMENTS, last_event_id=requests_services.latest_event_id(),
-                           **pages.queue(g.staff, filters))
+                           stream_retry_ms=STREAMS_BUSY_RETRY_SECONDS * 1000, **pages.queue(g.staff, filters))
 
 
 @blp.route("/queue/rows")
@@ -50,10 +50,9 @@ def queue_events() -> Response:
     """The API's queue stream (same generator), authenticated by the console's cookie instead of a bearer token."""
     filters = pages.QueueFilters.from_args(request.args)
     hotel_ids = requests_services.scope_hotels(g.staff, filters.hotel_id)
-    frames = queue_stream(hotel_ids=hotel_ids, after=_stream_start(),
-                          still_allowed=lambda: access.current_staff_or_none() is not None)
-    return Response(stream_with_context(frames), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    after = _stream_start()
+    return event_stream_response(lambda: queue_stream(
+        hotel_ids=hotel_ids, after=after, still_allowed=lambda: access.current_staff_or_none() is not None))
 
 
 def _stream_start() -> int:

@@ -88,6 +88,12 @@ class TooManyRequests(DomainError):
     status, code, title = 429, "rate_limited", "Too many requests"
 
 
+class ServiceUnavailable(DomainError):
+    """The service cannot take this now, through no fault of the request: retry after `Retry-After`."""
+
+    status, code, title = 503, "service_unavailable", "Service unavailable"
+
+
 def problem(
     status: int,
     code: str,

@@ -1,6 +1,6 @@
 """Requests for guests (/requests, /stays/{id}/messages, /hotels/{id}/catalog) and for staff (/staff/...)."""
 
-from flask import Response, request, stream_with_context
+from flask import request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
@@ -53,7 +53,7 @@ from app.requests.schemas import (
     StreamArgsSchema,
 )
 from app.requests.services.lifecycle import QUEUE_ROLES
-from app.requests.stream import queue_stream
+from app.requests.stream import event_stream_response, queue_stream
 
 catalog_blp = Blueprint("catalog", __name__, description="Hotels' catalogues of services, in the guest's language")
 blp = Blueprint("requests", __name__, description="The guest's in-stay service requests")
@@ -278,10 +278,9 @@ class QueueStream(MethodView):
         after = _last_event_id(args.get("last_event_id"))
         signed_in = still_signed_in(model=type(staff), kind=PrincipalKind.STAFF.value, principal_id=staff.id,
                                     session_id=int(claims["sid"]), token_expires=claims["exp"])
-        frames = queue_stream(hotel_ids=hotel_ids, after=after, still_allowed=signed_in,
-                              max_events=args.get("max_events"), timeout=args.get("timeout"))
-        return Response(stream_with_context(frames), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return event_stream_response(lambda: queue_stream(
+            hotel_ids=hotel_ids, after=after, still_allowed=signed_in, max_events=args.get("max_events"),
+            timeout=args.get("timeout")))
 
 
 def _last_event_id(from_query: int | None) -> int:

@@ -20,14 +20,21 @@ the end), not only at the next reconnect.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
-from flask import current_app
+from flask import Response, current_app, stream_with_context
 
+from app.core.errors import ServiceUnavailable
 from app.core.events import DomainEvent
 from app.extensions import db
 from app.requests import services
+
+log = logging.getLogger(__name__)
+# A refused client comes back after this long: EventSource gives up on an HTTP error, the console's script does not.
+STREAMS_BUSY_RETRY_SECONDS = 5
 
 
 def format_event(event: DomainEvent) -> str:
@@ -37,6 +44,59 @@ def format_event(event: DomainEvent) -> str:
 
 
 SESSION_ENDED = "event: session_ended\ndata: {}\n\n"
+
+
+class StreamSlots:
+    """The event streams this process has open, at most SSE_MAX_STREAMS at once.
+
+    A stream holds one of gunicorn's gthread worker threads for its whole life (up to SSE_MAX_SECONDS). Without a
+    bound, as many consoles with the live queue open as the process has threads would leave none for the API's
+    requests, for minutes, while every stream sits asleep between its polls."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def take(self, limit: int) -> bool:
+        with self._lock:
+            if self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+def stream_slots() -> StreamSlots:
+    return current_app.extensions.setdefault("event_stream_slots", StreamSlots())
+
+
+def event_stream_response(frames: Callable[[], Iterator[str]]) -> Response:
+    """The streaming response of an SSE endpoint, holding one of this process's stream slots until the server
+    closes it (the stream ended or its client left); `503 streams_busy` with Retry-After when none is free."""
+    slots, limit = stream_slots(), current_app.config["SSE_MAX_STREAMS"]
+    if not slots.take(limit):
+        log.warning("event stream refused: %d open, SSE_MAX_STREAMS=%d", slots.open, limit)
+        raise ServiceUnavailable("This server has as many live streams open as it serves; retry shortly.",
+                                 code="streams_busy", headers={"Retry-After": str(STREAMS_BUSY_RETRY_SECONDS)})
+    released = threading.Event()  # close() may come from the server and again from a wrapper: release once
+
+    def release() -> None:
+        if not released.is_set():
+            released.set()
+            slots.release()
+
+    try:
+        response = Response(stream_with_context(frames()), mimetype="text/event-stream",
+                            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    except BaseException:
+        release()
+        raise
+    # The WSGI server closes every response it was given (PEP 3333), whether the body was read to its end or not.
+    response.call_on_close(release)
+    return response
 
 
 def resume_frame(after: int, *, comment: str | None = None) -> str:

@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from app.console import queue_routes
 from app.core.auth import PrincipalKind, Role
 from app.core.db import unit_of_work
 from app.extensions import db
@@ -185,3 +186,21 @@ def test_an_open_queue_page_goes_to_the_login_when_its_session_is_revoked(browse
     with unit_of_work():
         revoke_sessions(kind=PrincipalKind.STAFF, principal_id=clerk.id, reason="password_changed")
     expect(page).to_have_url(re.compile(r"/console/login"))  # no click, no navigation by the test
+
+
+def test_a_queue_page_refused_a_stream_tries_again_and_goes_live(browser_page, app, client, world,
+                                                                 monkeypatch) -> None:
+    # The server had as many streams open as it serves (SSE_MAX_STREAMS): EventSource gives up on a 503, the
+    # page's script opens a new stream later, and what happened meanwhile shows without a reload.
+    monkeypatch.setitem(app.config, "SSE_MAX_STREAMS", 0)
+    monkeypatch.setattr(queue_routes, "STREAMS_BUSY_RETRY_SECONDS", 0.5)
+    page = browser_page
+    browser_login(page, world.desk)
+    expect(page.locator("#live")).to_have_text("Reconnecting…")
+    request_id = world.order(client)["id"]  # ordered while the page has no stream
+
+    monkeypatch.setitem(app.config, "SSE_MAX_STREAMS", 2)
+    expect(page.locator("#live")).to_have_text("Live")
+    expect(page.locator(f"#request-{request_id}")).to_be_visible()
+    second = world.order(client)["id"]  # and the stream it opened carries what comes next
+    expect(page.locator(f"#request-{second}")).to_be_visible()

@@ -156,6 +156,14 @@ def test_queue_stream_needs_the_console_login_and_speaks_sse(client, world) -> N
     assert client.get("/console/queue/stream?after=x").status_code == 400
 
 
+def test_a_console_stream_past_the_process_s_budget_is_refused(app, client, world, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "SSE_MAX_STREAMS", 0)
+    console_login(client, world.desk)
+    refused = client.get("/console/queue/stream?after=0")
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"
+    assert client.get("/console/queue").status_code == 200  # the page renders; its script retries the stream
+
+
 def test_console_stream_ends_when_the_staff_sessions_are_revoked(app, client, world, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 30)
     monkeypatch.setitem(app.config, "SSE_AUTH_CHECK_SECONDS", 0.05)

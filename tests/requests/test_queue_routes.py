@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
+
+from werkzeug.serving import make_server
 
 from app.audit.models import AuditEntry
 from app.core import clock, events
@@ -209,6 +215,53 @@ def test_an_open_stream_ends_when_its_session_is_logged_out(app, client, world, 
     assert response.get_data(as_text=True).endswith("event: session_ended\ndata: {}\n\n")
     assert created in [f["data"]["payload"].get("request_id") for f in sse_frames(response)]
     assert client.get("/api/v1/staff/queue/stream", headers=world.desk_headers).status_code == 401
+
+
+@contextmanager
+def served(app) -> Iterator[tuple[str, int]]:
+    """The app behind werkzeug's threaded server (host, port): real sockets, so a client that leaves is noticed
+    by the server at its next write and the response closed, as gunicorn does."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "127.0.0.1", server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def open_stream(address: tuple[str, int], path: str, headers: dict) -> http.client.HTTPResponse:
+    """A client that opens a stream and keeps it open, unread (closing the response closes its socket)."""
+    connection = http.client.HTTPConnection(*address, timeout=10)
+    connection.request("GET", path, headers=headers)
+    return connection.getresponse()
+
+
+def test_streams_beyond_the_process_s_budget_are_refused_until_one_closes(app, client, world, monkeypatch) -> None:
+    # Each open stream holds a server thread: past SSE_MAX_STREAMS the API's own requests would have none left.
+    monkeypatch.setitem(app.config, "SSE_MAX_STREAMS", 2)
+    monkeypatch.setitem(app.config, "SSE_MAX_SECONDS", 5)  # far longer than the test; bounded if it fails
+    monkeypatch.setitem(app.config, "SSE_HEARTBEAT_SECONDS", 0.05)  # how soon a write finds a client gone
+    path = "/api/v1/staff/queue/stream?last_event_id=0"
+    db.session.commit()
+    with served(app) as address, ExitStack() as clients:
+        first, second = (clients.enter_context(open_stream(address, path, world.desk_headers)) for _ in range(2))
+        assert first.status == second.status == 200
+        refused = client.get(path + "&timeout=0.5", headers=world.desk_headers, buffered=True)
+        assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
+        assert refused.json["code"] == "streams_busy" and refused.headers["Retry-After"] == "5"
+        assert client.get("/api/v1/staff/queue", headers=world.desk_headers).status_code == 200  # the API answers
+
+        first.close()  # the client left: the server notices at its next write and closes the response
+        deadline = time.monotonic() + 4
+        while (third := client.get(path + "&timeout=0.05", headers=world.desk_headers, buffered=True)
+               ).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert third.status_code == 200
+    monkeypatch.setitem(app.config, "SSE_MAX_STREAMS", 1)
+    for _ in range(3):  # streams that end by themselves give their slot back too
+        assert stream(client, path + "&timeout=0.05", world.desk_headers).status_code == 200
 
 
 def test_a_stream_without_last_event_id_starts_now_and_sends_retry(client, world) -> None:

@@ -42,13 +42,32 @@
       if (pending) { clearTimeout(pending); }
       pending = setTimeout(refresh, 150);  // a burst of events (a bulk action) costs one fetch
     }
-    var source = new EventSource(table.dataset.streamUrl, {withCredentials: true});
-    table.dataset.eventTypes.split(",").forEach(function (type) { source.addEventListener(type, changed); });
-    source.onopen = function () { badge.textContent = badge.dataset.live; badge.classList.add("on"); };
-    source.onerror = function () { badge.textContent = badge.dataset.offline; badge.classList.remove("on"); };
-    // Logged out elsewhere, revoked or deactivated: the page reloads, which lands on the login form.
-    source.addEventListener("session_ended", function () { source.close(); window.location.reload(); });
-    window.addEventListener("pagehide", function () { source.close(); });
+    var source = null, lastId = null, retry = null, missed = false;
+    function connect() {
+      var url = new URL(table.dataset.streamUrl, window.location.href);
+      if (lastId !== null) { url.searchParams.set("after", lastId); }
+      source = new EventSource(url.toString(), {withCredentials: true});
+      table.dataset.eventTypes.split(",").forEach(function (type) {
+        source.addEventListener(type, function (event) { lastId = event.lastEventId || lastId; changed(); });
+      });
+      source.onopen = function () {
+        badge.textContent = badge.dataset.live; badge.classList.add("on");
+        if (missed) { missed = false; changed(); }  // events may have come and gone while no stream was open
+      };
+      source.onerror = function () {
+        badge.textContent = badge.dataset.offline; badge.classList.remove("on");
+        // A network error: EventSource reconnects by itself. An HTTP error (503 streams_busy: the server has as
+        // many live streams open as it serves) closes it for good: open a new one later.
+        if (source.readyState === EventSource.CLOSED && retry === null) {
+          missed = true;
+          retry = setTimeout(function () { retry = null; connect(); }, Number(table.dataset.retryMs || 5000));
+        }
+      };
+      // Logged out elsewhere, revoked or deactivated: the page reloads, which lands on the login form.
+      source.addEventListener("session_ended", function () { source.close(); window.location.reload(); });
+    }
+    connect();
+    window.addEventListener("pagehide", function () { if (retry !== null) { clearTimeout(retry); } source.close(); });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
