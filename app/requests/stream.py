@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 
 from flask import Response, current_app, stream_with_context
 
@@ -70,7 +71,8 @@ class StreamSlots:
 
 
 def stream_slots() -> StreamSlots:
-    return current_app.extensions.setdefault("event_stream_slots", StreamSlots())
+    slots = current_app.extensions.get("event_stream_slots")
+    return slots if slots is not None else current_app.extensions.setdefault("event_stream_slots", StreamSlots())
 
 
 def event_stream_response(frames: Callable[[], Iterator[str]]) -> Response:
@@ -81,12 +83,11 @@ def event_stream_response(frames: Callable[[], Iterator[str]]) -> Response:
         log.warning("event stream refused: %d open, SSE_MAX_STREAMS=%d", slots.open, limit)
         raise ServiceUnavailable("This server has as many live streams open as it serves; retry shortly.",
                                  code="streams_busy", headers={"Retry-After": str(STREAMS_BUSY_RETRY_SECONDS)})
-    released = threading.Event()  # close() may come from the server and again from a wrapper: release once
+    held = [slots]  # close() may come from the server and again from a wrapper: the first one gives it back
 
     def release() -> None:
-        if not released.is_set():
-            released.set()
-            slots.release()
+        with suppress(IndexError):
+            held.pop().release()  # list.pop is atomic: never twice
 
     try:
         response = Response(stream_with_context(frames()), mimetype="text/event-stream",
