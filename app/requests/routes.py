@@ -272,7 +272,11 @@ class QueueStream(MethodView):
     @staff_blp.response(200, content_type="text/event-stream",
                         description="Server-Sent Events; each event's id is its domain event id")
     def get(self, args: dict):
-        """Follow changes to my hotels' queue live (Server-Sent Events; resume with Last-Event-ID)."""
+        """Follow changes to my hotels' queue live (Server-Sent Events; resume with Last-Event-ID).
+
+        A server that has as many streams open as it serves answers `503 streams_busy`: open a new stream after
+        its Retry-After (EventSource does not reconnect after an HTTP error) and read the queue again.
+        """
         staff, claims = current_staff(), get_jwt()
         hotel_ids = services.scope_hotels(staff, args.get("hotel_id"))
         after = _last_event_id(args.get("last_event_id"))
