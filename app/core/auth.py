@@ -29,6 +29,7 @@ from flask_smorest import Blueprint
 
 from app.core.errors import Forbidden, Unauthorized
 from app.core.fair_slots import FairSlots, MachineSlots, SlotGate, machine_cores
+from app.core.web_slots import stepping_out
 from app.extensions import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,19 +120,20 @@ def _hashing() -> tuple[PasswordHasher, SlotGate]:
 
 def hash_password(password: str) -> str:
     hasher, slots = _hashing()
-    with slots.held():
+    with stepping_out(), slots.held():
         return hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> tuple[bool, bool]:
     """Return (matches, needs_rehash). A missing hash never matches but still costs a hash, against timing probes."""
     hasher, slots = _hashing()
+    # The hash waits for a machine slot and runs without the GIL: the request's running slot serves another meanwhile.
     if not password_hash:
-        with slots.held():
+        with stepping_out(), slots.held():
             hasher.hash(password)
         return False, False
     try:
-        with slots.held():
+        with stepping_out(), slots.held():
             hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False, False

@@ -30,6 +30,7 @@ from flask import Response, current_app, stream_with_context
 
 from app.core.errors import ServiceUnavailable
 from app.core.events import DomainEvent
+from app.core.web_slots import mark_long_lived
 from app.extensions import db
 from app.requests import services
 
@@ -97,6 +98,7 @@ def event_stream_response(frames: Callable[[], Iterator[str]]) -> Response:
         raise
     # The WSGI server closes every response it was given (PEP 3333), whether the body was read to its end or not.
     response.call_on_close(release)
+    mark_long_lived()  # the web worker sends the frames without one of its running slots (app/core/web_worker.py)
     return response
 
 
