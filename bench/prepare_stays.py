@@ -505,7 +505,7 @@ def _booking_parts() -> list[tuple[str, Any, str]]:
     from app.core import auth, events, idempotency
 
     return [
-        ("auth: token + session + guest", auth, "_current_principal"),
+        ("auth: token + session", auth, "_authenticated"),
         ("idempotency: claim (its own transaction)", idempotency, "_claim"),
         ("create_booking (the service)", services, "create_booking"),
         ("make_quote: hotel, room type, plan, policy, seasons", booking, "make_quote"),
