@@ -25,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core import clock
 from app.core.db import IdMixin, UTCDateTime
+from app.core.prepared_writes import insert_now
 from app.extensions import db
 
 Handler = Callable[["DomainEvent"], None]
@@ -81,20 +82,14 @@ def _innermost_transaction(session: Any) -> Any:
 
 def record(event_type: str, *, hotel_id: int | None = None, guest_id: int | None = None,
            subject_id: int | None = None, payload: dict[str, Any] | None = None) -> DomainEvent:
-    """Append an event in the current unit of work and run its subscribers; returns it.
+    """Append an event in the current unit of work and run its subscribers (they get its id); returns it.
 
-    With subscribers it is flushed first (they get its id); without, it is written with the transaction's next
-    flush (at the latest on commit), which saves a flush on every write that records an event nobody subscribes to.
+    The row is written at once with `insert_now` (a compiled INSERT, no ORM flush: app/core/prepared_writes.py).
     """
     take_event_lock()
-    session = db.session()
-    event = DomainEvent(type=event_type, hotel_id=hotel_id, guest_id=guest_id, subject_id=subject_id,
-                        payload=payload or {})
-    session.add(event)
-    handlers = current_app.extensions[_EXTENSION].get(event_type, ())
-    if handlers:
-        session.flush()
-    for handler in handlers:
+    event = insert_now(DomainEvent(type=event_type, hotel_id=hotel_id, guest_id=guest_id, subject_id=subject_id,
+                                   payload=payload or {}))
+    for handler in current_app.extensions[_EXTENSION].get(event_type, ()):
         handler(event)
     return event
 

@@ -31,10 +31,13 @@ from app.extensions import db
 
 
 class _Plan:
-    """The statement as one dialect runs it: SQL text, how to order and convert parameters, how to convert rows."""
+    """The statement as one dialect runs it: SQL text, how to order and convert parameters, how to convert rows.
 
-    def __init__(self, statement: Select, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
+    Shared with app/core/prepared_writes.py, which passes the INSERT's keys and its RETURNING columns."""
+
+    def __init__(self, statement: Any, dialect: Dialect, *, column_keys: list[str] | None = None,
+                 columns: Any = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
         if any(bind.expanding for bind in compiled.binds.values()):
             raise ValueError("PreparedRead does not take expanding (IN) parameters")
         self.sql = compiled.string
@@ -51,10 +54,11 @@ class _Plan:
             if processor is not None:
                 self.bind_processors[name] = processor
         # Rows read like SQLAlchemy's: by attribute (row.email) or position; marshmallow schemas dump them as is.
-        self.row_type = namedtuple("PreparedRow", statement.selected_columns.keys())  # type: ignore[misc]
+        names = statement.selected_columns.keys() if columns is None else [column.key for column in columns]
+        columns = statement.selected_columns if columns is None else columns
+        self.row_type = namedtuple("PreparedRow", names)  # type: ignore[misc]
         self.result_processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
         ]
 
     def parameters(self, values: dict[str, Any]) -> Any:

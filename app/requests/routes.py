@@ -1,6 +1,6 @@
 """Requests for guests (/requests, /stays/{id}/messages, /hotels/{id}/catalog) and for staff (/staff/...)."""
 
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_jwt_extended import get_jwt
 from flask_smorest import Blueprint
@@ -51,6 +51,7 @@ from app.requests.schemas import (
     StatsArgsSchema,
     StatsSchema,
     StreamArgsSchema,
+    dump_guest_request,
 )
 from app.requests.services.lifecycle import QUEUE_ROLES
 from app.requests.stream import event_stream_response, queue_stream
@@ -93,7 +94,8 @@ class Requests(MethodView):
     def post(self, data: dict):
         """Ask for room service, laundry, a repair or housekeeping in the room of my stay in progress."""
         with unit_of_work():
-            return services.create_for_guest(guest_id=current_guest_id(), data=data)
+            created = services.create_for_guest(guest_id=current_guest_id(), data=data)
+        return jsonify(dump_guest_request(created)), 201
 
 
 @blp.route("/<int:request_id>")

@@ -161,6 +161,25 @@ class GuestRequestSchema(ma.Schema):
     rating_comment = ma.fields.String(allow_none=True)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def dump_guest_request(request: Any) -> dict[str, Any]:
+    """Exactly what `GuestRequestSchema().dump(request)` returns, written out by hand for the guest's most frequent
+    write (POST /requests). The schema stays the documented contract; tests/requests check both give one document."""
+    return {
+        "id": request.id, "stay_id": request.booking_id, "hotel_id": request.hotel_id,
+        "room_number": request.room_number, "type": request.type, "status": request.status,
+        "details": request.details, "total_amount": request.total_amount, "currency": request.currency,
+        "waiting_dnd": request.waiting_dnd, "hold_reason": request.hold_reason,
+        "reject_reason": request.reject_reason, "created_at": _iso(request.created_at),
+        "acknowledged_at": _iso(request.acknowledged_at), "started_at": _iso(request.started_at),
+        "completed_at": _iso(request.completed_at), "closed_at": _iso(request.closed_at), "rating": request.rating,
+        "rating_comment": request.rating_comment,
+    }
+
+
 class StaffRequestSchema(GuestRequestSchema):
     """A request as the queue shows it, with its SLA clock."""
 

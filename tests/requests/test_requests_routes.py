@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+import marshmallow as ma
 import pytest
 
 from app.core import clock
 from app.core.auth import Role
 from app.core.events import events_after
 from app.extensions import db
-from app.requests.models import RequestTransition
+from app.requests.models import RequestTransition, ServiceRequest
+from app.requests.schemas import GuestRequestSchema, dump_guest_request
 from tests.factories import (
     headers_for,
     make_catalog_item,
@@ -92,6 +95,39 @@ def test_room_service_order_end_to_end_posts_its_charge_once(client, world) -> N
                                                    "request.started", "request.completed"])] == [
         "request.created", "request.acknowledged", "request.assigned", "request.started", "request.completed"]
     assert all(e.hotel_id == world.hotel.id for e in events_after(0))
+
+
+def test_the_created_request_is_the_schemas_document_and_what_the_guest_reads_back(client, world) -> None:
+    # POST /requests writes its answer by hand (dump_guest_request); GuestRequestSchema is the contract.
+    created = world.order(client, {"type": "room_service", "items": [{"item_id": world.dish.id, "quantity": 1}],
+                                   "notes": "Zimmer — ☕"})
+    assert created.status_code == 201
+    request = db.session.get(ServiceRequest, created.json["id"])
+    assert created.json == GuestRequestSchema().dump(request)
+    assert created.json == client.get(f"/api/v1/requests/{request.id}", headers=world.guest_headers).json
+    db.session.rollback()
+    # A request with every optional field set still matches (dates, rating, reasons).
+    request.acknowledged_at = request.started_at = request.completed_at = request.closed_at = clock.now()
+    request.hold_reason, request.reject_reason, request.rating, request.rating_comment = "h", "r", 4, "fine"
+    assert json.loads(json.dumps(dump_guest_request(request))) == GuestRequestSchema().dump(request)
+    db.session.rollback()
+
+
+def test_a_request_builds_no_schema_objects(client, world, monkeypatch) -> None:
+    # Schema classes given to @blp.arguments are instantiated once (app/core/api.py, SharedSchemaParser): webargs
+    # built one per request, deep-copying every field.
+    body = {"type": "room_service", "items": [{"item_id": world.dish.id, "quantity": 1}]}
+    assert world.order(client, body).status_code == 201
+    built, original_init = [], ma.Schema.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(type(self).__name__)
+        original_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(ma.Schema, "__init__", counting_init)
+    assert world.order(client, body).status_code == 201
+    assert client.get("/api/v1/requests", headers=world.guest_headers).status_code == 200  # query arguments too
+    assert built == []
 
 
 def test_laundry_with_express_uses_express_prices(client, world) -> None:

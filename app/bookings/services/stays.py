@@ -11,12 +11,16 @@ from app.core import clock, events
 from app.core.errors import Conflict, NotFound
 from app.core.prepared_reads import PreparedRead
 from app.extensions import db
+from app.hotels.models import Hotel, Room
 
 # The keys of a guest's own stay, read outside the Session (app/core/prepared_reads.py): for a guest's room
-# commands, sent many times a stay, which need where the stay is, not the booking (loading it through the ORM cost
-# more than the command's own INSERT).
+# commands and service requests, sent many times a stay, which need where the stay is, not the booking (loading it
+# through the ORM cost more than the command's own INSERT). The room's number and the hotel's time zone come along:
+# a request shows the one and checks serving hours in the other.
 _GUEST_STAY_KEYS = PreparedRead(
-    select(Booking.id, Booking.status, Booking.hotel_id, Booking.room_id)
+    select(Booking.id, Booking.status, Booking.hotel_id, Booking.guest_id, Booking.room_id, Booking.currency,
+           Booking.room_state, Room.number.label("room_number"), Hotel.time_zone)
+    .join(Hotel, Hotel.id == Booking.hotel_id).outerjoin(Room, Room.id == Booking.room_id)
     .where(Booking.id == bindparam("booking_id"), Booking.guest_id == bindparam("guest_id")))
 
 
@@ -44,8 +48,9 @@ def guest_stay_in_house(*, guest_id: int, booking_id: int) -> Booking:
 
 
 def guest_stay_in_house_keys(*, guest_id: int, booking_id: int) -> Any:
-    """`guest_stay_in_house`'s checks and errors, but only the stay's keys (id, status, hotel_id, room_id), read
-    in one autocommit SELECT outside the Session. Not for a unit of work that has written to the booking."""
+    """`guest_stay_in_house`'s checks and errors, but only the stay's keys (id, status, hotel_id, guest_id,
+    room_id, currency, room_state, room_number, time_zone), read in one autocommit SELECT outside the Session. Not
+    for a unit of work that has written to the booking."""
     stay = _GUEST_STAY_KEYS.first(booking_id=booking_id, guest_id=guest_id)
     if stay is None:
         raise NotFound("No such booking.")

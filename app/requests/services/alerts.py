@@ -10,6 +10,7 @@ from sqlalchemy import false, select, true
 
 from app.core import clock, events
 from app.core.errors import Conflict, NotFound
+from app.core.prepared_writes import insert_now
 from app.extensions import db
 from app.requests.models import ServiceRecovery, ServiceRequest, StaffAlert
 from app.requests.services.common import SYSTEM, log_transition, record_event
@@ -26,10 +27,8 @@ def _repeat_every() -> timedelta:
 def raise_alert(request: ServiceRequest, *, kind: str, audience: str, level: int = 0) -> StaffAlert:
     """A new alert for `audience` (a department, or hotel_manager), shown in the stream now and repeated later."""
     now = clock.now()
-    alert = StaffAlert(hotel_id=request.hotel_id, request_id=request.id, kind=kind, audience=audience, level=level,
-                       created_at=now, next_at=now + _repeat_every(), deliveries=1)
-    db.session.add(alert)
-    db.session.flush()
+    alert = insert_now(StaffAlert(hotel_id=request.hotel_id, request_id=request.id, kind=kind, audience=audience,
+                                  level=level, created_at=now, next_at=now + _repeat_every(), deliveries=1))
     _announce(alert)
     return alert
 

@@ -66,8 +66,9 @@ def _code_taken(code: str) -> Conflict:
                     errors={"code": ["Already in use in this hotel."]})
 
 
-def is_available(item: CatalogItem, *, at: datetime, time_zone: str) -> bool:
-    """Whether `at` falls in the item's serving hours, read in the hotel's time zone."""
+def is_available(item: Any, *, at: datetime, time_zone: str) -> bool:
+    """Whether `at` falls in the item's serving hours, read in the hotel's time zone (`item`: a CatalogItem, or a
+    row with its `available_from` and `available_until`)."""
     if not item.available_from or not item.available_until:
         return True
     local = at.astimezone(ZoneInfo(time_zone)).time()

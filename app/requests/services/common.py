@@ -7,6 +7,7 @@ from typing import Any
 
 from app.core import events
 from app.core.errors import NotFound
+from app.core.prepared_writes import insert_now
 from app.extensions import db
 from app.requests.models import RequestTransition, ServiceRequest
 
@@ -26,8 +27,8 @@ SYSTEM = Actor("system")
 
 def log_transition(request: ServiceRequest, *, action: str, from_status: str | None, actor: Actor,
                    note: str | None = None) -> None:
-    db.session.add(RequestTransition(request_id=request.id, action=action, from_status=from_status,
-                                     to_status=request.status, actor_kind=actor.kind, actor_id=actor.id, note=note))
+    insert_now(RequestTransition(request_id=request.id, action=action, from_status=from_status,
+                                 to_status=request.status, actor_kind=actor.kind, actor_id=actor.id, note=note))
 
 
 def record_event(request: ServiceRequest, event_type: str, *, actor: Actor, **extra: Any) -> None:

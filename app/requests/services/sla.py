@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from app.core.prepared_reads import PreparedRead
 from app.extensions import db
 from app.hotels import services as hotels
 from app.requests.models import RequestType, SlaPolicy
@@ -37,6 +38,22 @@ def target_for(*, hotel_id: int, request_type: str) -> SlaTarget:
         return _default(request_type)
     return SlaTarget(policy.request_type, policy.acknowledge_minutes, policy.complete_minutes,
                      policy.manager_after_minutes)
+
+
+# The same read outside the Session, for a request being created (app/core/prepared_reads.py): creating one never
+# shares a unit of work with a change of the targets, so the committed row is the one that applies.
+_POLICY = PreparedRead(select(SlaPolicy.acknowledge_minutes, SlaPolicy.complete_minutes,
+                              SlaPolicy.manager_after_minutes)
+                       .where(SlaPolicy.hotel_id == bindparam("hotel_id"),
+                              SlaPolicy.request_type == bindparam("request_type")))
+
+
+def committed_target_for(*, hotel_id: int, request_type: str) -> SlaTarget:
+    """`target_for` as committed, read without the Session (not for a unit of work that edits the targets)."""
+    policy = _POLICY.first(hotel_id=hotel_id, request_type=request_type)
+    if policy is None:
+        return _default(request_type)
+    return SlaTarget(request_type, policy.acknowledge_minutes, policy.complete_minutes, policy.manager_after_minutes)
 
 
 def _default(request_type: str) -> SlaTarget:
