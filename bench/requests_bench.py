@@ -345,6 +345,20 @@ def report(out_dir: Path, record: bool) -> int:
                 f"{create['p99_ms']:.2f} | {create['non_2xx']} |", "",
                 f"Ratio {ratio:.2f} (target >= {CREATE_RATIO_TARGET}), p99 {create['p99_ms']:.1f} ms (target < "
                 f"{CREATE_P99_TARGET_MS:.0f}): **{_verdict(ok)}**", ""]
+    bare = [(connections, _wrk(out_dir, f"bare-{connections}")) for connections in (8, 32)]
+    if hello and any(run for _, run in bare):
+        rows = []
+        for connections, run in bare:
+            app_run = _wrk(out_dir, f"create-sqlite-{connections}")
+            if run and app_run:
+                rows.append(f"| {connections} | {run['rps']} | {run['rps'] / hello['rps']:.2f} | {run['p99_ms']:.2f} | "
+                            f"{run['non_2xx']} | {app_run['rps'] / run['rps']:.2f} |")
+        lines += [
+            "**For scale: the same write by hand, without the app** (bench/bare_write_app.py: token and session "
+            "checked, body validated, same reads and five INSERTs in one SQLite transaction; same gunicorn settings, "
+            "same file; not a target)", "",
+            "| connections | req/s | x hello | p99 ms | non-2xx | the app's share of it |",
+            "|---:|---:|---:|---:|---:|---:|", *rows, ""]
     if writers:
         ok = writers["database_is_locked"] == 0 and writers["exception_count"] == 0 and \
             set(writers["statuses"]) <= {"200", "201", 200, 201}
