@@ -1,4 +1,5 @@
-"""New rows written at once, without the ORM's flush: `insert_now(entity)`.
+"""New rows written at once, without the ORM's flush: `insert_now(entity)`; and `PreparedWrite`, its UPDATE and
+DELETE counterpart for rows the Session does not hold.
 
 Creating a service request writes five rows (the request, its transition, its alert and two events). Through the
 ORM Session each went through the flush machinery (dependency sorting, per-attribute history, an execution context
@@ -25,8 +26,9 @@ should be cascaded with others (it is written alone).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
-from typing import Any
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import insert
@@ -36,6 +38,8 @@ from sqlalchemy.orm import Mapper, make_transient_to_detached
 
 from app.core.prepared_reads import _Plan
 from app.extensions import db
+
+T = TypeVar("T")
 
 
 class _InsertPlan:
@@ -76,10 +80,7 @@ def _plan_for(mapper: Mapper, dialect: Dialect) -> _InsertPlan:
 def insert_now(entity: Any) -> Any:
     """Write the new `entity` (a transient ORM object) in the current unit of work now; it gets its id and
     becomes a persistent object of the Session. Returns it."""
-    session = db.session()
-    if session._new or session._deleted or session.dirty:  # keep the order the use case made its rows in
-        session.flush()
-    connection = session.connection()  # the unit of work's: BEGIN (IMMEDIATE, with the writer lock, on SQLite)
+    connection = _unit_of_work_connection()
     dialect = connection.dialect
     insert_plan = _plan_for(entity.__mapper__, dialect)
     state = entity.__dict__
@@ -93,27 +94,60 @@ def insert_now(entity: Any) -> Any:
             setattr(entity, attribute, value)  # every column set: nothing left to load once the entity is attached
         values[key] = value
     plan = insert_plan.plan
-    params = plan.parameters(values)
+    new_id = _run(connection, plan.sql, plan.parameters(values),
+                  lambda cursor: cursor.fetchone()[0] if insert_plan.returning else cursor.lastrowid)
+    setattr(entity, insert_plan.id_attribute, new_id)
+    make_transient_to_detached(entity)  # as if loaded: no pending INSERT, no attribute history
+    db.session().add(entity)
+    return entity
+
+
+class PreparedWrite:
+    """A Core UPDATE or DELETE (with `bindparam`s) that `run(**values)` executes in the current unit of work, on
+    its connection and in its transaction: the number of rows it changed.
+
+    Compiled once per dialect, like `PreparedRead`. The Session is not told: use it for rows the Session holds no
+    changed object of (an object it holds keeps its old values in memory), such as a row another unit of work
+    wrote. Whatever the Session has pending is flushed first, as with `insert_now`."""
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._plans: WeakKeyDictionary[Dialect, _Plan] = WeakKeyDictionary()
+
+    def run(self, **values: Any) -> int:
+        connection = _unit_of_work_connection()
+        plan = self._plans.get(connection.dialect)
+        if plan is None:
+            plan = self._plans[connection.dialect] = _Plan(self.statement, connection.dialect, columns=[])
+        return _run(connection, plan.sql, plan.parameters(values), lambda cursor: cursor.rowcount)
+
+
+def _unit_of_work_connection() -> Any:
+    session = db.session()
+    if session._new or session._deleted or session.dirty:  # keep the order the use case made its rows in
+        session.flush()
+    return session.connection()  # the unit of work's: BEGIN (IMMEDIATE, with the writer lock, on SQLite)
+
+
+def _run(connection: Any, sql: str, params: Any, result: Callable[[Any], T]) -> T:
+    """Execute on the connection's driver connection; `result` reads what is wanted off the cursor."""
+    dialect = connection.dialect
     driver_connection = connection.connection.dbapi_connection
     dbapi_error = dialect.loaded_dbapi.Error
     cursor = None
     try:
         cursor = driver_connection.cursor()
-        cursor.execute(plan.sql, params)
-        new_id = cursor.fetchone()[0] if insert_plan.returning else cursor.lastrowid
+        cursor.execute(sql, params)
+        return result(cursor)
     except dbapi_error as error:
         # What Connection.execute raises (IntegrityError for a broken constraint, OperationalError...), so the
         # API's error handlers and the unit of work's rollback treat it the same; a dead connection is dropped.
         invalidated = dialect.is_disconnect(error, driver_connection, cursor)
         if invalidated:
             connection.invalidate(error)
-        raise DBAPIError.instance(plan.sql, params, error, dbapi_error, dialect=dialect,
+        raise DBAPIError.instance(sql, params, error, dbapi_error, dialect=dialect,
                                   connection_invalidated=invalidated) from error
     finally:
         if cursor is not None:
             with suppress(dbapi_error):
                 cursor.close()
-    setattr(entity, insert_plan.id_attribute, new_id)
-    make_transient_to_detached(entity)  # as if loaded: no pending INSERT, no attribute history
-    session.add(entity)
-    return entity

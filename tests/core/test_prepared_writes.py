@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import String, select
+from sqlalchemy import String, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.core import clock
 from app.core.db import unit_of_work
 from app.core.events import DomainEvent
-from app.core.prepared_writes import insert_now
+from app.core.prepared_writes import PreparedWrite, insert_now
 from app.extensions import db
 from app.requests.models import StaffAlert
 
@@ -95,3 +95,35 @@ class _WithServerDefault(_OtherBase):
 def test_server_defaults_are_refused_they_could_not_be_read_back():
     with pytest.raises(ValueError, match="Python-side defaults"), unit_of_work():
         insert_now(_WithServerDefault())
+
+
+# -- PreparedWrite ----------------------------------------------------------------------------------------------------
+
+_SET_PAYLOAD = PreparedWrite(update(DomainEvent).where(DomainEvent.type == bindparam("event_type"))
+                             .values(payload=bindparam("new_payload"), hotel_id=bindparam("new_hotel")))
+
+
+def test_a_prepared_write_changes_the_rows_with_the_columns_types_and_counts_them():
+    with unit_of_work():
+        kept = insert_now(DomainEvent(type="kept", payload={"n": 0}))
+        first, second = insert_now(DomainEvent(type="moved")), insert_now(DomainEvent(type="moved"))
+    payload = {"text": "Zimmer 12 — ☕", "nested": [1, None]}
+    with unit_of_work():
+        changed = _SET_PAYLOAD.run(event_type="moved", new_payload=payload, new_hotel=7)
+    assert changed == 2
+    assert _stored(first.id)[:2] == _stored(second.id)[:2] == ("moved", 7)
+    assert _stored(first.id)[4] == payload  # stored as JSON, read back as the same document
+    assert _stored(kept.id)[1:5:3] == (None, {"n": 0})
+
+
+def test_a_prepared_write_is_part_of_the_unit_of_work_pending_rows_first():
+    with pytest.raises(RuntimeError), unit_of_work():
+        db.session.add(DomainEvent(type="moved", payload={"n": 1}))  # pending: flushed before the UPDATE runs
+        assert _SET_PAYLOAD.run(event_type="moved", new_payload={"n": 2}, new_hotel=None) == 1
+        raise RuntimeError("the use case fails")
+    assert db.session.scalar(select(db.func.count()).select_from(DomainEvent)) == 0  # rolled back together
+    with unit_of_work():
+        db.session.add(DomainEvent(type="moved", payload={"n": 1}))
+        _SET_PAYLOAD.run(event_type="moved", new_payload={"n": 2}, new_hotel=None)
+    [event_id] = db.session.scalars(select(DomainEvent.id)).all()
+    assert _stored(event_id)[4] == {"n": 2}
