@@ -329,14 +329,17 @@ def report(out_dir: Path, record: bool) -> int:
             f"{_execution(queue['plan_small'])} with the small history, {_execution(queue['plan_large'])} with the "
             "large one; the rest of each call is the Flask stack (auth, serialisation).", "", "```",
             *[line for line in queue["plan_large"].splitlines()[:8]], "```", ""]
-    for database, connections in (("sqlite", 8), ("sqlite", 32), ("postgresql", 8), ("postgresql", 32)):
-        create = _wrk(out_dir, f"create-{database}-{connections}")
+    for database, run in (("sqlite", "8"), ("sqlite", "32"), ("sqlite", "8-key"), ("postgresql", "8"),
+                          ("postgresql", "32"), ("postgresql", "8-key")):
+        create = _wrk(out_dir, f"create-{database}-{run}")
+        connections, keyed = run.removesuffix("-key"), run.endswith("-key")
         if hello and create:
             ratio = create["rps"] / hello["rps"]
             ok = ratio >= CREATE_RATIO_TARGET and create["p99_ms"] < CREATE_P99_TARGET_MS and create["non_2xx"] == 0
             verdicts.append(ok)
             lines += [
-                f"**(b) POST /api/v1/requests at {connections} connections vs GET /hello at 32** "
+                f"**(b) POST /api/v1/requests at {connections} connections"
+                f"{', each with its own Idempotency-Key (as the app sends it)' if keyed else ''} vs GET /hello at 32** "
                 f"(gunicorn `{settings.read_text().strip() if settings.exists() else '?'}`, {database}, wrk)", "",
                 "| endpoint | req/s | p50 ms | p90 ms | p99 ms | non-2xx |", "|---|---:|---:|---:|---:|---:|",
                 f"| GET /hello | {hello['rps']} | {hello['p50_ms']:.2f} | {hello['p90_ms']:.2f} | "

@@ -3,6 +3,8 @@
 -- Environment (read once per wrk thread):
 --   BENCH_BODY           a JSON body: the request becomes a POST with Content-Type application/json
 --   BENCH_AUTHORIZATION  an Authorization header value ("Bearer <token>")
+--   BENCH_IDEMPOTENCY    1: each request carries its own Idempotency-Key, as the app sends it
+--   BENCH_RUN_ID         makes those keys unique to this run (the warm-up is another run)
 --
 -- Besides wrk's own report it prints one line for bench/report.py:
 --   BENCH_JSON {"requests": ..., "duration_s": ..., "rps": ..., "p50_ms": ..., "non_2xx": ..., ...}
@@ -20,10 +22,21 @@ if authorization ~= nil and authorization ~= "" then
   wrk.headers["Authorization"] = authorization
 end
 
--- Runs in the main Lua state, once per wrk thread: keep the threads to read their counters in done().
+-- Runs in the main Lua state, once per wrk thread: number the threads, keep them to read their counters in done().
 local threads = {}
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_id", #threads)
+end
+
+if os.getenv("BENCH_IDEMPOTENCY") == "1" then
+  local run_id = os.getenv("BENCH_RUN_ID") or tostring(os.time())
+  local sent = 0
+  function request()
+    sent = sent + 1
+    wrk.headers["Idempotency-Key"] = string.format("bench-%s-%d-%d", run_id, thread_id, sent)
+    return wrk.format()
+  end
 end
 
 -- Globals of each thread's own Lua state.
