@@ -120,6 +120,10 @@ class Config:
     # a change goes through the ORM and at the latest after this many seconds (changes made by hand in SQL).
     CATALOGUE_CACHE_SECONDS = _env_int("CATALOGUE_CACHE_SECONDS", 60)
 
+    # The night audit (app/bookings/services/no_show.py): a booking not checked in by this hour, hotel time, on the
+    # day after its arrival date becomes a no-show (nights released, the agreed late-cancellation fee charged).
+    NO_SHOW_AUDIT_HOUR = _env_int("NO_SHOW_AUDIT_HOUR", 4)
+
     # Idempotency keys are kept this long; a replay after that is a new request.
     IDEMPOTENCY_TTL_HOURS = _env_int("IDEMPOTENCY_TTL_HOURS", 24)
 

@@ -48,6 +48,7 @@ class JobSpec:
 # Each domain adds its jobs here, one line each.
 JOBS: list[JobSpec] = [
     JobSpec("purge_idempotency_keys", "app.core.idempotency:purge_expired_keys", "interval", {"hours": 1}),
+    JobSpec("bookings_record_no_shows", "app.bookings.jobs:record_no_shows", "interval", {"minutes": 15}),
     JobSpec("loyalty_expire_points", "app.loyalty.jobs:expire_points", "cron", {"hour": 1, "minute": 10}),
     JobSpec("loyalty_birthday_bonuses", "app.loyalty.jobs:award_birthday_bonuses", "cron", {"minute": 5}),
     JobSpec("loyalty_reevaluate_tiers", "app.loyalty.jobs:reevaluate_tiers", "cron", {"hour": 1, "minute": 40}),

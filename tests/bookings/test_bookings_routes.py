@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -9,33 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from app.bookings import services
-from app.bookings.models import Booking, RoomTypeNight
+from app.bookings.models import Booking
 from app.core import clock
 from app.core.db import unit_of_work
 from app.core.events import events_after
 from app.extensions import db
+from tests.bookings.conftest import book, booked_count, transaction_held_open
 from tests.factories import give_points, headers_for, make_guest
-
-JANUARY = datetime(2027, 1, 10, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def time_machine():
-    with clock.frozen(JANUARY) as advance:
-        yield advance
-
-
-def book(client, guest, hotel, check_in="2027-01-20", check_out="2027-01-23", key=None, headers=None, **extra):
-    headers = (headers or headers_for(guest)) | ({"Idempotency-Key": key} if key else {})
-    body = {"hotel_id": hotel.hotel.id, "room_type_id": hotel.room_type.id, "check_in": check_in,
-            "check_out": check_out, "adults": 2, **extra}
-    return client.post("/api/v1/bookings", json=body, headers=headers)
-
-
-def booked_count(room_type_id: int, night: str) -> int:
-    db.session.commit()
-    return db.session.scalar(select(RoomTypeNight.booked).where(
-        RoomTypeNight.room_type_id == room_type_id, RoomTypeNight.night == datetime.fromisoformat(night).date())) or 0
 
 
 def test_booking_confirms_at_the_quoted_price_and_a_retry_books_nothing_new(client, chain, time_machine) -> None:
@@ -123,6 +104,30 @@ def test_mobile_check_in_opens_the_day_before_arrival(client, chain, time_machin
     checked_in = client.post(url, headers=headers_for(guest))
     assert checked_in.status_code == 200 and checked_in.json["status"] == "in_house"
     assert checked_in.json["room_number"] in {room.number for room in chain["resort"].rooms}
+
+
+def test_guests_checking_in_at_the_same_moment_get_different_rooms(app, client, chain, time_machine) -> None:
+    """Both see the same free rooms and prefer the same one; the second, held up by the first's transaction, takes
+    the next room (PostgreSQL: after the unique index on in-house rooms refused the first choice)."""
+    hotel, first, second = chain["resort"], make_guest(), make_guest()
+    bookings = [book(client, guest, hotel, check_in="2027-01-10", check_out="2027-01-12").json
+                for guest in (first, second)]
+    db.session.remove()
+
+    def check_in_second():
+        with app.app_context():
+            return app.test_client().post(f"/api/v1/bookings/{bookings[1]['id']}/actions/check-in",
+                                          headers=headers_for(second))
+
+    def check_in_first() -> int | None:
+        return services.check_in(guest_id=first.id, booking_id=bookings[0]["id"]).room_id
+
+    with ThreadPoolExecutor(1) as pool, transaction_held_open(app, check_in_first) as first_room:
+        checking_in = pool.submit(check_in_second)
+        time.sleep(0.3)  # the second check-in is under way, waiting for the first's transaction
+    response = checking_in.result()
+    assert response.status_code == 200, response.json
+    assert response.json["room_id"] not in (None, first_room.result())
 
 
 def journey(client, guest, hotel, *, check_in: str, check_out: str, advance, minibar: int) -> dict:

@@ -124,7 +124,7 @@ def list_bookings(*, guest_id: int, cursor: str | None, limit: int) -> Page:
 
 
 def _confirmed(guest_id: int, booking_id: int) -> Booking:
-    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    booking = guest_booking(guest_id=guest_id, booking_id=booking_id, for_update=True)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict(f"This booking is {booking.status.replace('_', ' ')}; it can no longer be changed.",
                        code="booking_not_modifiable")

@@ -28,7 +28,7 @@ ELIGIBLE_KINDS = {ChargeKind.ROOM_NIGHT, ChargeKind.ROOM_SERVICE, ChargeKind.LAU
 
 def check_in(*, guest_id: int, booking_id: int) -> Booking:
     """Mobile check-in from the day before arrival: a room is assigned (preferences first), nights posted."""
-    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    booking = guest_booking(guest_id=guest_id, booking_id=booking_id, for_update=True)
     if booking.status != BookingStatus.CONFIRMED:
         raise Conflict("Only a confirmed booking can be checked in.", code="booking_not_checkable")
     hotel = db.session.get(Hotel, booking.hotel_id)
@@ -36,14 +36,8 @@ def check_in(*, guest_id: int, booking_id: int) -> Booking:
     if not booking.check_in - timedelta(days=1) <= today < booking.check_out:
         raise Conflict("Mobile check-in opens the day before arrival.", code="check_in_not_open")
     preferences = db.session.get(GuestPreferences, guest_id)
-    booking.room_id = _choose_room(booking, preferences).id
-    booking.status = BookingStatus.IN_HOUSE.value
-    booking.checked_in_at = clock.now()
+    _assign_room(booking, _rooms_by_fit(booking, preferences))
     _post_room_nights(booking)
-    try:
-        db.session.flush()
-    except IntegrityError:  # another check-in took the same room a moment ago (unique index on in-house rooms)
-        raise Conflict("The room was just taken; please try again.", code="room_assignment_conflict") from None
     guest = db.session.get(Guest, guest_id)
     events.record("booking.checked_in", hotel_id=booking.hotel_id, guest_id=guest_id, subject_id=booking.id,
                   payload={"room_id": booking.room_id, "room_number": booking.room.number,
@@ -51,13 +45,37 @@ def check_in(*, guest_id: int, booking_id: int) -> Booking:
     return booking
 
 
-def _choose_room(booking: Booking, preferences: GuestPreferences | None) -> Room:
+# Rooms tried, best fit first, when guests checking in at the same moment were given the same one.
+ROOM_ATTEMPTS = 5
+
+
+def _rooms_by_fit(booking: Booking, preferences: GuestPreferences | None) -> list[Room]:
     occupied = select(Booking.room_id).where(Booking.status == BookingStatus.IN_HOUSE, Booking.room_id.is_not(None))
     rooms = list(db.session.scalars(select(Room).where(
         Room.room_type_id == booking.room_type_id, Room.is_active.is_(True), Room.id.not_in(occupied))))
     if not rooms:
         raise Conflict("No room of your type is ready yet; the front desk will assign one.", code="no_room_ready")
-    return max(rooms, key=lambda room: (_fit(room, preferences), -room.id))
+    return sorted(rooms, key=lambda room: (_fit(room, preferences), -room.id), reverse=True)
+
+
+def _assign_room(booking: Booking, rooms: list[Room]) -> None:
+    """Give the booking the first of `rooms` nobody else is in, and make it in-house.
+
+    Guests checking in at the same moment see the same free rooms and prefer the same one. The unique index on
+    in-house rooms lets one of them have it; on PostgreSQL the others wait for that one's commit, then fail, and
+    try the next room in a savepoint (SQLite runs one writer at a time: nobody ever races there).
+    """
+    for room in rooms[:ROOM_ATTEMPTS]:
+        try:
+            with db.session.begin_nested():
+                booking.room_id = room.id
+                booking.status = BookingStatus.IN_HOUSE.value
+                booking.checked_in_at = clock.now()
+                db.session.flush()
+            return
+        except IntegrityError:  # another check-in took this room a moment ago
+            continue
+    raise Conflict("The room was just taken; please try again.", code="room_assignment_conflict")
 
 
 def _fit(room: Room, preferences: GuestPreferences | None) -> tuple[int, int]:
@@ -113,7 +131,7 @@ class CheckoutResult:
 
 def express_checkout(*, guest_id: int, booking_id: int, confirmed_balance: int) -> CheckoutResult:
     """The guest confirms the folio balance they reviewed; the stay ends, the room goes to housekeeping."""
-    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    booking = guest_booking(guest_id=guest_id, booking_id=booking_id, for_update=True)
     if booking.status != BookingStatus.IN_HOUSE:
         raise Conflict("Only a stay in progress can be checked out.", code="stay_not_in_house")
     if hotel_today(db.session.get(Hotel, booking.hotel_id)) < booking.check_out - timedelta(days=1):

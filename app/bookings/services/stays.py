@@ -31,9 +31,16 @@ def current_stay(*, guest_id: int) -> Booking | None:
                              .order_by(Booking.check_in.desc(), Booking.id.desc()).limit(1))
 
 
-def guest_booking(*, guest_id: int, booking_id: int) -> Booking:
-    """The guest's own booking or stay; another guest's is NotFound (never leak existence)."""
-    booking = db.session.get(Booking, booking_id)
+def guest_booking(*, guest_id: int, booking_id: int, for_update: bool = False) -> Booking:
+    """The guest's own booking or stay; another guest's is NotFound (never leak existence).
+
+    `for_update` locks the row for a change of status (check-in, cancel, checkout, the night audit's no-show), so
+    that two of them at the same moment run one after the other and the second sees what the first did (PostgreSQL;
+    SQLite has one writer anyway). FOR NO KEY UPDATE, as post_charge takes it: rows being inserted that refer to
+    the booking (a guest's new request) do not wait for it.
+    """
+    lock = {"with_for_update": {"key_share": True}, "populate_existing": True} if for_update else {}
+    booking = db.session.get(Booking, booking_id, **lock)
     if booking is None or booking.guest_id != guest_id:
         raise NotFound("No such booking.")
     return booking

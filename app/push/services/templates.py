@@ -41,6 +41,11 @@ EVENT_TEMPLATES: dict[str, Template] = {
         Category.BOOKING, {"en": "Booking cancelled", "ru": "Бронирование отменено"},
         {"en": "Your booking has been cancelled.", "ru": "Ваше бронирование отменено."},
         "app://bookings/{subject_id}"),
+    "booking.no_show": Template(
+        Category.BOOKING, {"en": "We missed you", "ru": "Мы вас не дождались"},
+        {"en": "You did not arrive, so your booking has been closed under its terms. See the details in the app.",
+         "ru": "Вы не приехали, и бронирование закрыто по его условиям. Подробности в приложении."},
+        "app://bookings/{subject_id}"),
     "experience_booking.confirmed": Template(
         Category.BOOKING, {"en": "Excursion confirmed", "ru": "Экскурсия подтверждена"},
         {"en": "The organiser has confirmed your booking. Show your voucher on the day.",
