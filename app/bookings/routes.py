@@ -11,6 +11,8 @@ from app.bookings.schemas import (
     BookingQueryArgsSchema,
     CheckoutResultSchema,
     CheckoutSchema,
+    DeskListArgsSchema,
+    DeskListSchema,
     FolioSchema,
     HotelAvailabilitySchema,
     ModifyBookingSchema,
@@ -28,6 +30,7 @@ from app.bookings.schemas import (
     dump_availability,
 )
 from app.core.auth import (
+    GUEST_DATA_ROLES,
     MANAGERS,
     Role,
     current_guest_id,
@@ -44,6 +47,7 @@ from app.core.pagination import page_schema
 
 blp = Blueprint("bookings", __name__, description="Availability across the chain, quotes and direct bookings")
 stays_blp = Blueprint("stays", __name__, description="The guest's stays: folio, room state, checkout, survey")
+desk_blp = Blueprint("staff-stays", __name__, description="The front desk's arrivals, departures and in-house list")
 admin_blp = Blueprint("admin-pricing", __name__, description="Pricing policies, rate plans and promo codes")
 
 
@@ -205,6 +209,23 @@ class StaySurvey(MethodView):
 
 
 # -- /admin --------------------------------------------------------------------------------------------------------
+
+# -- /staff/stays ------------------------------------------------------------------------------------------------
+
+@desk_blp.route("")
+class DeskLists(MethodView):
+    @staff_required(*GUEST_DATA_ROLES)
+    @desk_blp.arguments(DeskListArgsSchema, location="query")
+    @desk_blp.response(200, DeskListSchema)
+    def get(self, args: dict):
+        """A hotel's arrivals or departures on a day (its local today by default), or who is in the house now
+        (audited: it shows guests' names)."""
+        with unit_of_work():
+            day, page = services.desk_list(staff=current_staff(), hotel_id=args["hotel_id"],
+                                           kind=services.DeskList(args["list"]), day=args["date"],
+                                           cursor=args["cursor"], limit=args["limit"])
+        return {"date": day, "items": page.items, "next_cursor": page.next_cursor}
+
 
 @admin_blp.route("/hotels/<int:hotel_id>/pricing")
 class HotelPricing(MethodView):

@@ -9,6 +9,7 @@ import marshmallow as ma
 
 from app.bookings.models import BookingStatus, ChargeKind, RoomState
 from app.bookings.services.booking import MAX_NIGHTS
+from app.bookings.services.desk import DeskList
 from app.core.i18n import localise, request_language
 from app.core.pagination import CursorArgsSchema
 from app.core.schemas import Localised, LocalisedText, StrictSchema, id_field
@@ -180,6 +181,42 @@ class StaySchema(ma.Schema):
     free_cancellation_until = ma.fields.Function(
         lambda b: (b.quote or {}).get("cancellation", {}).get("free_until"), allow_none=True)
     price = ma.fields.Function(lambda b: b.quote or {}, metadata={"description": "The accepted quote, explained"})
+
+
+class DeskListArgsSchema(CursorArgsSchema):
+    class Meta:
+        unknown = ma.RAISE
+
+    hotel_id = id_field(strict=False, required=True)
+    list = ma.fields.String(required=True, validate=ma.validate.OneOf([kind.value for kind in DeskList]),
+                            metadata={"description": "arrivals | departures (on `date`) | in_house (now)"})
+    date = ma.fields.Date(load_default=None, metadata={"description": "The hotel's local date; today there if absent"})
+
+
+class DeskEntrySchema(ma.Schema):
+    """A booking as the front desk lists it: who, which room, when, what was asked for."""
+
+    id = ma.fields.Integer(attribute="booking.id")
+    reference = ma.fields.String(attribute="booking.reference")
+    status = ma.fields.String(attribute="booking.status", metadata={"enum": [s.value for s in BookingStatus]})
+    guest_id = ma.fields.Integer(attribute="booking.guest_id")
+    guest_name = ma.fields.String()
+    room_type_id = ma.fields.Integer(attribute="booking.room_type_id")
+    room_number = ma.fields.Function(lambda e: e.booking.room.number if e.booking.room else None, allow_none=True)
+    check_in = ma.fields.Date(attribute="booking.check_in")
+    check_out = ma.fields.Date(attribute="booking.check_out")
+    adults = ma.fields.Integer(attribute="booking.adults")
+    children = ma.fields.Integer(attribute="booking.children")
+    channel = ma.fields.String(attribute="booking.channel")
+    special_requests = ma.fields.String(attribute="booking.special_requests", allow_none=True)
+    checked_in_at = ma.fields.DateTime(attribute="booking.checked_in_at", allow_none=True)
+    checked_out_at = ma.fields.DateTime(attribute="booking.checked_out_at", allow_none=True)
+
+
+class DeskListSchema(ma.Schema):
+    date = ma.fields.Date(metadata={"description": "The hotel's local date the list is for"})
+    items = ma.fields.List(ma.fields.Nested(DeskEntrySchema))
+    next_cursor = ma.fields.String(allow_none=True)
 
 
 class BookingQueryArgsSchema(CursorArgsSchema):

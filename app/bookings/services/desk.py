@@ -1,0 +1,66 @@
+"""The front desk's lists of a hotel's day: who arrives, who leaves, who is in the house.
+
+The desk works from these (the guests without the app are checked in at the desk, the ones with it have done so
+on their phones: both show here with their room). A hotel's day is its own: dates are the hotel's local dates.
+Reading the lists shows guests' names, so each read is audited like a guest search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.audit import services as audit
+from app.bookings.models import Booking, BookingStatus
+from app.bookings.services.booking import hotel_today
+from app.core.errors import NotFound
+from app.core.pagination import Page, paginate
+from app.extensions import db
+from app.guests.models import Guest
+from app.hotels.models import Hotel
+
+
+class DeskList(StrEnum):
+    ARRIVALS = "arrivals"  # arriving on the day: still expected, already in, or a no-show
+    DEPARTURES = "departures"  # leaving on the day: still in, or already out
+    IN_HOUSE = "in_house"  # checked in now, whatever the day
+
+
+_LISTS = {
+    DeskList.ARRIVALS: (Booking.check_in, (BookingStatus.CONFIRMED, BookingStatus.IN_HOUSE, BookingStatus.NO_SHOW)),
+    DeskList.DEPARTURES: (Booking.check_out, (BookingStatus.IN_HOUSE, BookingStatus.CHECKED_OUT)),
+    DeskList.IN_HOUSE: (None, (BookingStatus.IN_HOUSE,)),
+}
+
+
+@dataclass(frozen=True)
+class DeskEntry:
+    booking: Booking
+    guest_name: str  # as the guest gave it; empty for a profile without a name
+
+
+def desk_list(*, staff: Any, hotel_id: int, kind: DeskList, day: date | None, cursor: str | None,
+              limit: int) -> tuple[date, Page]:
+    """One of the desk's lists for the hotel's `day` (today, hotel time, when None), in booking order."""
+    hotel = db.session.get(Hotel, hotel_id)
+    if hotel is None or not staff.can_access_hotel(hotel_id):
+        raise NotFound("No such hotel.")
+    day = day or hotel_today(hotel)
+    date_column, statuses = _LISTS[kind]
+    stmt = (select(Booking).options(joinedload(Booking.room))
+            .where(Booking.hotel_id == hotel_id, Booking.status.in_([status.value for status in statuses])))
+    if date_column is not None:
+        stmt = stmt.where(date_column == day)
+    page = paginate(stmt, keys=[Booking.id], cursor=cursor, limit=limit)
+    guest_ids = sorted({booking.guest_id for booking in page.items})
+    names = {guest_id: " ".join(part for part in (first, last) if part) for guest_id, first, last in
+             db.session.execute(select(Guest.id, Guest.first_name, Guest.last_name).where(Guest.id.in_(guest_ids)))}
+    audit.record(actor=staff, action="stays.listed", subject_kind="hotel", subject_id=hotel_id, hotel_id=hotel_id,
+                 detail={"list": kind.value, "day": day.isoformat(), "guests": guest_ids})
+    entries = [DeskEntry(booking=booking, guest_name=names.get(booking.guest_id, "")) for booking in page.items]
+    return day, Page(entries, page.next_cursor)
