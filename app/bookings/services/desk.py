@@ -1,7 +1,7 @@
 """The front desk's lists of a hotel's day: who arrives, who leaves, who is in the house.
 
-The desk works from these (the guests without the app are checked in at the desk, the ones with it have done so
-on their phones: both show here with their room). A hotel's day is its own: dates are the hotel's local dates.
+The desk works from these: who is still expected today, who has checked in on the phone and got which room, who
+did not come (after the night audit), who leaves. A hotel's day is its own: dates are the hotel's local dates.
 Reading the lists shows guests' names, so each read is audited like a guest search.
 """
 
