@@ -212,6 +212,11 @@ class Folio(IdMixin, db.Model):
         self.status = FolioStatus.CLOSED.value
         self.closed_at = clock.now()
 
+    def reopen(self) -> None:
+        """Only for a booking brought back to life (a no-show who turned up): a checked-out stay stays closed."""
+        self.status = FolioStatus.OPEN.value
+        self.closed_at = None
+
 
 class FolioCharge(IdMixin, db.Model):
     __tablename__ = "folio_charges"

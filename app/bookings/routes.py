@@ -11,8 +11,10 @@ from app.bookings.schemas import (
     BookingQueryArgsSchema,
     CheckoutResultSchema,
     CheckoutSchema,
+    DeskCheckInSchema,
     DeskListArgsSchema,
     DeskListSchema,
+    DeskStaySchema,
     FolioSchema,
     HotelAvailabilitySchema,
     ModifyBookingSchema,
@@ -225,6 +227,45 @@ class DeskLists(MethodView):
                                            kind=services.DeskList(args["list"]), day=args["date"],
                                            cursor=args["cursor"], limit=args["limit"])
         return {"date": day, "items": page.items, "next_cursor": page.next_cursor}
+
+
+# Who checks guests in and out at the desk (concierges see the lists and stays, but do not move money).
+DESK_ROLES = (Role.FRONT_DESK, *MANAGERS)
+
+
+@desk_blp.route("/<int:stay_id>")
+class DeskStay(MethodView):
+    @staff_required(*GUEST_DATA_ROLES)
+    @desk_blp.response(200, DeskStaySchema)
+    def get(self, stay_id: int):
+        """One booking or stay of the desk's hotels: guest, room, folio and, while in the house, what checking out
+        today settles (audited: it shows the guest's name)."""
+        with unit_of_work():
+            return services.desk_stay(staff=current_staff(), booking_id=stay_id)
+
+
+@desk_blp.route("/<int:stay_id>/actions/check-in")
+class DeskCheckIn(MethodView):
+    @staff_required(*DESK_ROLES)
+    @desk_blp.arguments(DeskCheckInSchema)
+    @desk_blp.response(200, StaySchema)
+    def post(self, data: dict, stay_id: int):
+        """Check a guest in at the desk, in the room given or the best fit; also a no-show who turned up after
+        the night audit (its fee is waived, its released nights taken again). Audited."""
+        with unit_of_work():
+            return services.desk_check_in(staff=current_staff(), booking_id=stay_id, room_id=data["room_id"])
+
+
+@desk_blp.route("/<int:stay_id>/actions/checkout")
+class DeskCheckout(MethodView):
+    @staff_required(*DESK_ROLES)
+    @desk_blp.arguments(CheckoutSchema)
+    @desk_blp.response(200, CheckoutResultSchema)
+    def post(self, data: dict, stay_id: int):
+        """Check a guest out at the desk, confirming `departure.balance` from GET /staff/stays/{id}. Leaving
+        before the last night: tonight is paid, later nights are credited and go back on sale. Audited."""
+        with unit_of_work():
+            return services.desk_checkout(staff=current_staff(), booking_id=stay_id, **data)
 
 
 @admin_blp.route("/hotels/<int:hotel_id>/pricing")

@@ -219,6 +219,32 @@ class DeskListSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
+class DepartureSchema(ma.Schema):
+    """What checking the stay out today settles: the balance to confirm, and the nights an early departure gives
+    back (tonight is paid; the nights after it are credited)."""
+
+    date = ma.fields.Date(attribute="day", metadata={"description": "The hotel's local date"})
+    early = ma.fields.Boolean()
+    credited_nights = ma.fields.Function(lambda d: [night["night"] for night in d.unstayed_nights])
+    check_out = ma.fields.Date(attribute="paid_until", allow_none=True,
+                               metadata={"description": "The stay's new check-out date if it ends early"})
+    balance = ma.fields.Integer(metadata={"description": "The balance to confirm at checkout, minor units"})
+
+
+class DeskStaySchema(DeskEntrySchema):
+    """One booking as the desk works on it: the list's fields, the folio, and what checking out now settles."""
+
+    currency = ma.fields.String(attribute="booking.currency")
+    cancellation_fee = ma.fields.Integer(attribute="booking.cancellation_fee")
+    folio = ma.fields.Nested(FolioSchema)
+    departure = ma.fields.Nested(DepartureSchema, allow_none=True,
+                                 metadata={"description": "Only while the guest is in the house"})
+
+
+class DeskCheckInSchema(StrictSchema):
+    room_id = id_field(load_default=None, metadata={"description": "The room to give; the best fit if absent"})
+
+
 class BookingQueryArgsSchema(CursorArgsSchema):
     class Meta:
         unknown = ma.RAISE

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
-from app.bookings.models import Booking, BookingStatus
+from app.bookings.models import Booking, BookingStatus, Folio
 from app.bookings.services.booking import hotel_today
+from app.bookings.services.stay_ops import Departure, departure
+from app.bookings.services.stays import staff_booking
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.extensions import db
@@ -58,9 +60,31 @@ def desk_list(*, staff: Any, hotel_id: int, kind: DeskList, day: date | None, cu
         stmt = stmt.where(date_column == day)
     page = paginate(stmt, keys=[Booking.id], cursor=cursor, limit=limit)
     guest_ids = sorted({booking.guest_id for booking in page.items})
-    names = {guest_id: " ".join(part for part in (first, last) if part) for guest_id, first, last in
+    names = {guest_id: _full_name(first, last) for guest_id, first, last in
              db.session.execute(select(Guest.id, Guest.first_name, Guest.last_name).where(Guest.id.in_(guest_ids)))}
     audit.record(actor=staff, action="stays.listed", subject_kind="hotel", subject_id=hotel_id, hotel_id=hotel_id,
                  detail={"list": kind.value, "day": day.isoformat(), "guests": guest_ids})
     entries = [DeskEntry(booking=booking, guest_name=names.get(booking.guest_id, "")) for booking in page.items]
     return day, Page(entries, page.next_cursor)
+
+
+@dataclass(frozen=True)
+class DeskStay(DeskEntry):
+    folio: Folio
+    departure: Departure | None  # what checking out now settles; only for a stay in progress
+
+
+def desk_stay(*, staff: Any, booking_id: int) -> DeskStay:
+    """One booking of the staff member's hotels as the desk works on it: guest, room, folio, and what checking out
+    now would settle (audited like the lists)."""
+    booking = staff_booking(staff=staff, booking_id=booking_id)
+    guest = db.session.get(Guest, booking.guest_id)
+    audit.record(actor=staff, action="stays.viewed", subject_kind="booking", subject_id=booking.id,
+                 hotel_id=booking.hotel_id, detail={"guest_id": booking.guest_id})
+    folio = booking.folio or Folio(booking_id=booking.id, currency=booking.currency, charges=[])
+    return DeskStay(booking=booking, guest_name=_full_name(guest.first_name, guest.last_name), folio=folio,
+                    departure=departure(booking) if booking.status == BookingStatus.IN_HOUSE else None)
+
+
+def _full_name(first: str | None, last: str | None) -> str:
+    return " ".join(part for part in (first, last) if part)

@@ -21,6 +21,7 @@ from app.bookings.models import Booking, BookingStatus, ChargeKind
 from app.bookings.services import inventory
 from app.bookings.services.folio import open_folio, post_charge
 from app.core import events
+from app.core.errors import Conflict
 from app.extensions import db
 from app.hotels.models import Hotel
 
@@ -71,3 +72,30 @@ def record_no_show(*, booking_id: int, now: datetime, audit_hour: int) -> bool:
                   payload={"reference": booking.reference, "check_in": booking.check_in.isoformat(), "fee": fee,
                            "currency": booking.currency})
     return True
+
+
+def undo_no_show(booking: Booking, *, staff_id: int) -> None:
+    """The guest turned up after the night audit: make the booking confirmed again, as if the audit had not run.
+
+    The nights the audit released are taken again (409 sold_out if they were sold meanwhile: the desk then books
+    the guest what is left), the no-show fee is credited and the folio reopened for the stay. The caller holds the
+    booking's lock (see stays.guest_booking) and checks the guest in next.
+    """
+    hotel = db.session.get(Hotel, booking.hotel_id)
+    audit_day = booking.cancelled_at.astimezone(ZoneInfo(hotel.time_zone)).date()
+    released_from = max(booking.check_in, audit_day)
+    if released_from < booking.check_out:
+        try:
+            inventory.hold_nights(room_type_id=booking.room_type_id, check_in=released_from,
+                                  check_out=booking.check_out)
+        except Conflict as error:
+            raise Conflict("The nights the night audit released have been sold again.", code=error.code) from error
+    open_folio(booking).reopen()
+    if booking.cancellation_fee:
+        post_charge(booking_id=booking.id, kind=ChargeKind.FEE, amount=-booking.cancellation_fee,
+                    source="no_show:waived", posted_by_staff_id=staff_id,
+                    description={"en": "No-show fee waived: the guest arrived",
+                                 "ru": "Штраф за незаезд отменён: гость прибыл"})
+    booking.status = BookingStatus.CONFIRMED.value
+    booking.cancelled_at = None
+    booking.cancellation_fee = 0

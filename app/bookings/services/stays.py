@@ -39,11 +39,23 @@ def guest_booking(*, guest_id: int, booking_id: int, for_update: bool = False) -
     SQLite has one writer anyway). FOR NO KEY UPDATE, as post_charge takes it: rows being inserted that refer to
     the booking (a guest's new request) do not wait for it.
     """
-    lock = {"with_for_update": {"key_share": True}, "populate_existing": True} if for_update else {}
-    booking = db.session.get(Booking, booking_id, **lock)
+    booking = _get_booking(booking_id, for_update)
     if booking is None or booking.guest_id != guest_id:
         raise NotFound("No such booking.")
     return booking
+
+
+def staff_booking(*, staff: Any, booking_id: int, for_update: bool = False) -> Booking:
+    """A booking at one of the staff member's hotels; any other is NotFound. `for_update`: see guest_booking."""
+    booking = _get_booking(booking_id, for_update)
+    if booking is None or not staff.can_access_hotel(booking.hotel_id):
+        raise NotFound("No such booking.")
+    return booking
+
+
+def _get_booking(booking_id: int, for_update: bool) -> Booking | None:
+    lock = {"with_for_update": {"key_share": True}, "populate_existing": True} if for_update else {}
+    return db.session.get(Booking, booking_id, **lock)
 
 
 def guest_stay_in_house(*, guest_id: int, booking_id: int) -> Booking:
