@@ -32,6 +32,7 @@ from app.bookings.schemas import (
     dump_availability,
 )
 from app.core.auth import (
+    DESK_ROLES,
     GUEST_DATA_ROLES,
     MANAGERS,
     Role,
@@ -227,10 +228,6 @@ class DeskLists(MethodView):
                                            kind=services.DeskList(args["list"]), day=args["date"],
                                            cursor=args["cursor"], limit=args["limit"])
         return {"date": day, "items": page.items, "next_cursor": page.next_cursor}
-
-
-# Who checks guests in and out at the desk (concierges see the lists and stays, but do not move money).
-DESK_ROLES = (Role.FRONT_DESK, *MANAGERS)
 
 
 @desk_blp.route("/<int:stay_id>")

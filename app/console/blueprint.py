@@ -38,6 +38,17 @@ def _t(key: str) -> str:
     return t(key)
 
 
+# Digits after the decimal point of the currencies whose minor unit is not a hundredth (ISO 4217).
+_MINOR_DIGITS = {"JPY": 0, "KRW": 0, "VND": 0, "ISK": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3}
+
+
+@blp.app_template_filter("money")
+def _money(amount: int, currency: str) -> str:
+    """Minor units as the desk reads them: "14,544.00 RUB"."""
+    digits = _MINOR_DIGITS.get(currency, 2)
+    return f"{amount / 10 ** digits:,.{digits}f} {currency}"
+
+
 @blp.context_processor
 def _globals() -> dict[str, Any]:
     staff = g.get("staff")

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import g, render_template, request
 
 from app.console import access, pages
 from app.console.blueprint import blp
 
 
-def _chosen_hotel(hotels: list[Any]) -> Any:
-    """The hotel picked in ?hotel_id= if it is one of mine, else my first (None when I have none)."""
-    raw = request.args.get("hotel_id", "")
-    for hotel in hotels:
-        if raw == str(hotel.id):
-            return hotel
-    return hotels[0] if hotels else None
-
-
 @blp.route("/rooms")
 @access.login_required(*pages.ROOM_ROLES)
 def rooms() -> str:
     hotels = pages.my_hotels(g.staff)
-    hotel = _chosen_hotel(hotels)
+    hotel = pages.chosen_hotel(hotels, request.args.get("hotel_id"))
     data = pages.rooms(g.staff, hotel.id) if hotel else {"rooms": [], "alerts": [], "bridge_down": False}
     return render_template("console/rooms.html", hotels=hotels, hotel=hotel, **data)
 
@@ -32,6 +21,6 @@ def rooms() -> str:
 @access.login_required(*pages.PARTNER_DESK_ROLES)
 def partners() -> str:
     hotels = pages.my_hotels(g.staff)
-    hotel = _chosen_hotel(hotels)
+    hotel = pages.chosen_hotel(hotels, request.args.get("hotel_id"))
     groups = pages.partner_day(g.staff, hotel.id) if hotel else []
     return render_template("console/partners.html", hotels=hotels, hotel=hotel, groups=groups)

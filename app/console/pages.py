@@ -22,6 +22,8 @@ QUEUE_LIMIT = 100
 ROW_ACTIONS = ("acknowledge", "assign", "start", "hold", "resume", "complete")
 ROOM_ROLES = (Role.FRONT_DESK, Role.HOUSEKEEPING, Role.MAINTENANCE, Role.CONCIERGE, *MANAGERS)
 PARTNER_DESK_ROLES = GUEST_DATA_ROLES
+STAY_ROLES = GUEST_DATA_ROLES  # the desk's lists and stays; checking in and out: DESK_ROLES
+DESK_LIST_LIMIT = 100
 MARKETING_ROLES = (Role.MARKETER,)
 DEPARTMENTS = ("kitchen", "laundry", "maintenance", "housekeeping")
 
@@ -50,6 +52,14 @@ class QueueFilters:
         return {key: str(value) for key, value in values.items() if value is not None}
 
 
+def chosen_hotel(hotels: list[Any], raw: str | None) -> Any:
+    """The hotel picked in ?hotel_id= if it is one of mine, else my first (None when I have none)."""
+    for hotel in hotels:
+        if raw == str(hotel.id):
+            return hotel
+    return hotels[0] if hotels else None
+
+
 def home_endpoint(staff: Any) -> str:
     """Where a staff member lands after login: the queue, or the marketing desk for marketers."""
     return "console.marketing" if staff.role == Role.MARKETER else "console.queue"
@@ -57,7 +67,8 @@ def home_endpoint(staff: Any) -> str:
 
 def nav(staff: Any) -> list[tuple[str, str]]:
     """(endpoint, label key) of the pages the staff member's role opens."""
-    pages = [("console.queue", "queue", QUEUE_ROLES), ("console.rooms", "rooms", ROOM_ROLES),
+    pages = [("console.queue", "queue", QUEUE_ROLES), ("console.stays", "front_desk", STAY_ROLES),
+             ("console.rooms", "rooms", ROOM_ROLES),
              ("console.marketing", "marketing", MARKETING_ROLES), ("console.partners", "partners", PARTNER_DESK_ROLES)]
     return [(endpoint, label) for endpoint, label, roles in pages if staff.role in {r.value for r in roles}]
 
@@ -125,6 +136,13 @@ def rooms(staff: Any, hotel_id: int) -> dict[str, Any]:
     bridge_known = any(device.available is not None for room in views for device in room.devices)
     has_devices = any(room.devices for room in views)
     return {"rooms": views, "alerts": alerts, "bridge_down": has_devices and not bridge_known}
+
+
+def desk_day(staff: Any, hotel_id: int, kind: str) -> dict[str, Any]:
+    """One of the desk's lists for the hotel's today (audited: call in a unit of work)."""
+    day, page = bookings.desk_list(staff=staff, hotel_id=hotel_id, kind=bookings.DeskList(kind), day=None,
+                                   cursor=None, limit=DESK_LIST_LIMIT)
+    return {"day": day, "entries": page.items, "more": page.next_cursor is not None}
 
 
 def partner_day(staff: Any, hotel_id: int) -> list[dict[str, Any]]:

@@ -6,7 +6,14 @@ import marshmallow as ma
 from flask import current_app, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.console import access, desk_routes, marketing_routes, pages, queue_routes  # noqa: F401  (registers routes)
+from app.console import (  # noqa: F401  (registers routes)
+    access,
+    desk_routes,
+    marketing_routes,
+    pages,
+    queue_routes,
+    stays_routes,
+)
 from app.console.blueprint import blp
 from app.console.texts import LANGUAGES
 from app.core.db import unit_of_work

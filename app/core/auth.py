@@ -75,6 +75,8 @@ ALL_STAFF = tuple(Role)
 # Roles whose work needs a guest's personal data (the rest see rooms and requests, not people).
 GUEST_DATA_ROLES = (Role.FRONT_DESK, Role.CONCIERGE, Role.HOTEL_MANAGER, Role.CHAIN_ADMIN)
 MANAGERS = (Role.HOTEL_MANAGER, Role.CHAIN_ADMIN)
+# Who checks guests in and out at the desk (concierges see the desk's lists and stays, but do not move money).
+DESK_ROLES = (Role.FRONT_DESK, *MANAGERS)
 
 
 def token_subject(kind: PrincipalKind, principal_id: int) -> str:

@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,15 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from app.bookings.services.booking import hotel_today
+from app.core import clock
 from app.core.auth import Role
+from tests.bookings.conftest import JANUARY, ChainHotel, book, build_hotel
 from tests.factories import (
     PASSWORD,
     headers_for,
     make_catalog_item,
+    make_chain,
     make_guest,
     make_hotel,
     make_room,
@@ -64,6 +69,24 @@ def world() -> ConsoleWorld:
         manager=make_staff(Role.HOTEL_MANAGER, hotels=[hotel], full_name="Max Manager"),
         dish=make_catalog_item(hotel, "room_service", code="borscht", name={"en": "Borscht", "ru": "Борщ"}),
     )
+
+
+@pytest.fixture
+def resort() -> Iterator[ChainHotel]:
+    """A hotel that can be booked (rate plan, pricing, seasons: tests/bookings' resort), for the desk's pages; the
+    clock stands at noon there, so that its today cannot change between a booking and the page that lists it."""
+    with clock.frozen(JANUARY):
+        yield build_hotel(make_chain().id, city="Sochi", time_zone="Europe/Moscow", floors=(1, 2, 5),
+                          seasons=[("high", 4, 15, 10, 15), ("low", 10, 16, 4, 14)])
+
+
+def book_from_today(client: Any, guest: Any, hotel: ChainHotel, nights: int = 2) -> dict:
+    """A booking arriving today, hotel time (the desk's lists show the hotel's today)."""
+    today = hotel_today(hotel.hotel)
+    response = book(client, guest, hotel, check_in=today.isoformat(),
+                    check_out=(today + timedelta(days=nights)).isoformat())
+    assert response.status_code == 201, response.json
+    return response.json
 
 
 def csrf_of(html: str) -> str:

@@ -20,9 +20,11 @@ from app.identity.services import revoke_sessions
 from app.iot import services as iot_services
 from app.push import jobs as push_jobs
 from app.staff.models import StaffMember
-from tests.console.conftest import browser_login, screenshot
+from tests.console.conftest import book_from_today, browser_login, screenshot
 from tests.factories import (
     give_consent,
+    headers_for,
+    make_guest,
     make_push_device,
     make_room,
     make_room_device,
@@ -93,6 +95,39 @@ def test_front_desk_sees_a_request_arrive_live_and_works_it(browser_page, client
     page.goto("/console/partners")
     expect(page.locator("h1")).to_contain_text("Today's excursion bookings")
     screenshot(page, "partners")
+
+
+def test_front_desk_checks_a_guest_in_and_out_in_the_browser(browser_page, client, resort) -> None:
+    page = browser_page
+    guest = make_guest(first_name="Ivan", last_name="Petrov")
+    booking = book_from_today(client, guest, resort, nights=3)
+    browser_login(page, make_staff(Role.FRONT_DESK, hotels=[resort.hotel], full_name="Daria Desk"))
+    page.click("header nav >> text=Front desk")
+    row = page.locator(f"#stay-{booking['id']}")
+    expect(row.locator(".guest")).to_have_text("Ivan Petrov")
+    expect(row.locator(".status")).to_have_text("expected")
+    screenshot(page, "desk-arrivals")
+
+    row.locator("button[data-action=check-in]").click()
+    expect(page.locator(".flash.ok")).to_contain_text(f"{booking['reference']}: checked in")
+    expect(row.locator(".status")).to_have_text("in house")
+    room = row.locator(".room").inner_text()
+    assert room and client.get("/api/v1/stays/current", headers=headers_for(guest)).json["room_number"] == room
+
+    page.click("#list-in_house")
+    page.locator(f"#stay-{booking['id']} a", has_text="Open").click()
+    expect(page.locator("#stay-room")).to_have_text(room)
+    # Leaving on the arrival day: tonight is paid, the two nights after it are credited.
+    expect(page.locator("#early")).to_contain_text(booking["price"]["nights"][1]["night"])
+    later = sum(night["total"] for night in booking["price"]["nights"][1:])
+    expect(page.locator("#to-settle")).to_have_text(f"{(booking['total_amount'] - later) / 100:,.2f} RUB")
+    screenshot(page, "desk-stay")
+    page.click("button[data-action=checkout]")
+    expect(page.locator("#stay-status")).to_have_text("checked out")
+    expect(page.locator("#folio tr.credit")).to_have_count(4)  # two nights, each with its tax
+    stay = client.get(f"/api/v1/bookings/{booking['id']}", headers=headers_for(guest)).json
+    assert stay["status"] == "checked_out" and stay["nights"] == 1
+    screenshot(page, "desk-checked-out")
 
 
 def test_marketer_builds_a_segment_schedules_a_campaign_and_sees_its_results(browser_page, app, client,

@@ -223,6 +223,8 @@ CONSOLE_MATRIX = {
     ("GET", "/console/requests/<int:request_id>"): "desk",
     ("POST", "/console/requests/<int:request_id>/actions/<action>"): "desk",
     ("GET", "/console/guests/<int:guest_id>"): "desk",
+    ("GET", "/console/stays/<int:stay_id>"): "desk",
+    ("POST", "/console/stays/<int:stay_id>/actions/<action>"): "desk",
     ("GET", "/console/marketing/segments/<int:segment_id>"): "marketer",
     ("GET", "/console/marketing/campaigns/<int:campaign_id>"): "marketer",
     ("POST", "/console/marketing/campaigns/<int:campaign_id>/schedule"): "marketer",
@@ -351,8 +353,9 @@ def test_console_pages_of_another_hotel_are_not_found(app: Any, worlds: tuple[An
         return clients[key]
 
     for (method, rule), role in CONSOLE_MATRIX.items():
-        url = re.sub(r"<(?:int:)?([^>]+)>", lambda m: str({"action": "acknowledge"}.get(m[1]) or getattr(a, m[1])),
-                     rule)
+        action = "check-in" if "/stays/" in rule else "acknowledge"
+        url = re.sub(r"<(?:int:)?([^>]+)>", lambda m, action=action: str({"action": action}.get(m[1])
+                                                                          or getattr(a, m[1])), rule)
         for world, expected in ((b, 404), (a, 200)):
             if method == "POST" and world is a:
                 continue  # the owner's actions are the console tests' business; here only refusals
