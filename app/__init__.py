@@ -114,6 +114,7 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(bookings_routes.stays_blp, url_prefix=f"{API_PREFIX}/stays")
     api.register_blueprint(bookings_routes.admin_blp, url_prefix=f"{API_PREFIX}/admin")
     api.register_blueprint(bookings_routes.desk_blp, url_prefix=f"{API_PREFIX}/staff/stays")
+    api.register_blueprint(bookings_routes.desk_bookings_blp, url_prefix=f"{API_PREFIX}/staff")
     api.register_blueprint(loyalty_routes.blp, url_prefix=f"{API_PREFIX}/loyalty")
     api.register_blueprint(loyalty_routes.staff_blp, url_prefix=f"{API_PREFIX}/staff/loyalty")
     from app.push import routes as push_routes

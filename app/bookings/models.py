@@ -38,6 +38,11 @@ class BookingStatus(StrEnum):
 HOLDING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.IN_HOUSE)
 
 
+class BookingChannel(StrEnum):
+    APP = "app"  # the guest, in the app: the app-only direct discount applies
+    FRONT_DESK = "front_desk"  # a clerk, for a guest at the desk or on the phone: no app-only discount
+
+
 class RoomState(StrEnum):
     """Do-not-disturb and make-up-room are states of an occupied room, mutually exclusive."""
 
@@ -160,7 +165,7 @@ class Booking(IdMixin, TimestampMixin, db.Model):
     adults: Mapped[int] = mapped_column(Integer, default=1)
     children: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default=BookingStatus.CONFIRMED.value)  # BookingStatus
-    channel: Mapped[str] = mapped_column(String(20), default="app")  # app | front_desk
+    channel: Mapped[str] = mapped_column(String(20), default=BookingChannel.APP.value)  # BookingChannel
     currency: Mapped[str] = mapped_column(String(3))
     total_amount: Mapped[int] = mapped_column(Integer)  # the quoted total, minor units, taxes included
     quote: Mapped[dict] = mapped_column(JSON, default=dict)  # the night-by-night explanation the guest accepted

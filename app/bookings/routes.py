@@ -11,9 +11,11 @@ from app.bookings.schemas import (
     BookingQueryArgsSchema,
     CheckoutResultSchema,
     CheckoutSchema,
+    DeskBookingCreateSchema,
     DeskCheckInSchema,
     DeskListArgsSchema,
     DeskListSchema,
+    DeskQuoteSchema,
     DeskStaySchema,
     FolioSchema,
     HotelAvailabilitySchema,
@@ -50,7 +52,9 @@ from app.core.pagination import page_schema
 
 blp = Blueprint("bookings", __name__, description="Availability across the chain, quotes and direct bookings")
 stays_blp = Blueprint("stays", __name__, description="The guest's stays: folio, room state, checkout, survey")
-desk_blp = Blueprint("staff-stays", __name__, description="The front desk's arrivals, departures and in-house list")
+desk_blp = Blueprint("staff-stays", __name__,
+                     description="The front desk's day: arrivals, departures, in house; check-in and checkout")
+desk_bookings_blp = Blueprint("staff-bookings", __name__, description="Quotes and bookings made at the front desk")
 admin_blp = Blueprint("admin-pricing", __name__, description="Pricing policies, rate plans and promo codes")
 
 
@@ -263,6 +267,32 @@ class DeskCheckout(MethodView):
         before the last night: tonight is paid, later nights are credited and go back on sale. Audited."""
         with unit_of_work():
             return services.desk_checkout(staff=current_staff(), booking_id=stay_id, **data)
+
+
+@desk_bookings_blp.route("/quotes")
+class DeskQuotes(MethodView):
+    @staff_required(*DESK_ROLES)
+    @desk_bookings_blp.arguments(DeskQuoteSchema)
+    @desk_bookings_blp.response(200, QuoteSchema)
+    def post(self, data: dict):
+        """Price a stay at the desk: the public price less the guest's tier discount and a promo code (the
+        app-only discount is the app's)."""
+        guest_id = data.pop("guest_id", None)
+        return services.desk_quote(staff=current_staff(), guest_id=guest_id, stay=services.StayRequest(**data))
+
+
+@desk_bookings_blp.route("/bookings")
+class DeskBookings(MethodView):
+    @staff_required(*DESK_ROLES)
+    @idempotent
+    @desk_bookings_blp.arguments(DeskBookingCreateSchema)
+    @desk_bookings_blp.response(201, StaySchema)
+    def post(self, data: dict):
+        """Book a stay for a guest at the desk, at the desk's price (send Idempotency-Key: a retry never books
+        twice); then check them in with POST /staff/stays/{id}/actions/check-in. Audited."""
+        extra = {key: data.pop(key) for key in ("guest_id", "expected_total", "special_requests") if key in data}
+        with unit_of_work():
+            return services.desk_book(staff=current_staff(), stay=services.StayRequest(**data), **extra)
 
 
 @admin_blp.route("/hotels/<int:hotel_id>/pricing")

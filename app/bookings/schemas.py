@@ -103,6 +103,15 @@ class BookingCreateSchema(StayRequestSchema):
     special_requests = ma.fields.String(validate=ma.validate.Length(1, 1000))
 
 
+class DeskQuoteSchema(StayRequestSchema):
+    guest_id = id_field(metadata={"description": "The guest's tier discount applies when given"})
+
+
+class DeskBookingCreateSchema(BookingCreateSchema):
+    guest_id = id_field(required=True, metadata={"description": "A guest known to the hotel (a walk-in profile: "
+                                                               "POST /staff/guests)"})
+
+
 class DiscountSchema(ma.Schema):
     code = ma.fields.String(metadata={"enum": ["direct", "tier", "promo"]})
     basis_points = ma.fields.Integer()

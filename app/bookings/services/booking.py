@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from app.bookings import catalogue
 from app.bookings.catalogue import HotelView
-from app.bookings.models import Booking, BookingStatus, ChargeKind, PromoCode
+from app.bookings.models import Booking, BookingChannel, BookingStatus, ChargeKind, PromoCode
 from app.bookings.services import inventory, pricing
 from app.bookings.services.folio import open_folio, post_charge
 from app.bookings.services.stays import guest_booking
@@ -32,14 +32,16 @@ def hotel_today(hotel: Hotel | HotelView) -> date:
     return clock.now().astimezone(ZoneInfo(hotel.time_zone)).date()
 
 
-def make_quote(*, guest_id: int | None, stay: pricing.StayRequest) -> pricing.Quote:
-    """The price of a stay for this guest (member prices when logged in and enrolled), explained night by night."""
+def make_quote(*, guest_id: int | None, stay: pricing.StayRequest, channel: str = BookingChannel.APP) -> pricing.Quote:
+    """The price of a stay for this guest (member prices when logged in and enrolled), explained night by night;
+    the app-only direct discount only for the app's bookings."""
     hotel = catalogue.current().hotels.get(stay.hotel_id)
     if hotel is not None:
         _check_dates(stay, hotel)
     tier = loyalty.member_tier(guest_id=guest_id) if guest_id is not None else None
     tier_bp = loyalty.tier_discount_bp(guest_id=guest_id) if tier is not None else 0
-    return pricing.quote(stay, tier=tier, tier_bp=tier_bp, member=tier is not None)
+    return pricing.quote(stay, tier=tier, tier_bp=tier_bp, member=tier is not None,
+                         direct=channel == BookingChannel.APP)
 
 
 def _check_dates(stay: pricing.StayRequest, hotel: HotelView) -> None:
@@ -56,9 +58,10 @@ def _check_dates(stay: pricing.StayRequest, hotel: HotelView) -> None:
 
 
 def create_booking(*, guest_id: int, stay: pricing.StayRequest, expected_total: int | None = None,
-                   special_requests: str | None = None) -> Booking:
-    """Book a stay at the app's direct price: holds the nights (never oversold) and confirms at once."""
-    quote = make_quote(guest_id=guest_id, stay=stay)
+                   special_requests: str | None = None, channel: str = BookingChannel.APP) -> Booking:
+    """Book a stay at the app's direct price (the front desk's: without the app-only discount): holds the nights
+    (never oversold) and confirms at once."""
+    quote = make_quote(guest_id=guest_id, stay=stay, channel=channel)
     if expected_total is not None and expected_total != quote.total:
         raise Conflict("The price has changed since your quote; please review it.", code="price_changed",
                        total=quote.total)
@@ -70,14 +73,14 @@ def create_booking(*, guest_id: int, stay: pricing.StayRequest, expected_total: 
                       room_type_id=stay.room_type_id, rate_plan_id=quote.rate_plan_id, check_in=stay.check_in,
                       check_out=stay.check_out, adults=stay.adults, children=stay.children,
                       currency=quote.currency, total_amount=quote.total, promo_code=quote.promo_code,
-                      special_requests=special_requests, quote=_terms(quote, hotel))
+                      special_requests=special_requests, quote=_terms(quote, hotel), channel=channel)
     db.session.add(booking)
     db.session.flush()
     _link_guest(guest_id, stay.hotel_id)
     events.record("booking.created", hotel_id=booking.hotel_id, guest_id=guest_id, subject_id=booking.id,
                   payload={"reference": booking.reference, "check_in": booking.check_in.isoformat(),
                            "check_out": booking.check_out.isoformat(), "total": booking.total_amount,
-                           "currency": booking.currency})
+                           "currency": booking.currency, "channel": channel})
     return booking
 
 
@@ -137,7 +140,7 @@ def modify_booking(*, guest_id: int, booking_id: int, check_in: date, check_out:
     stay = pricing.StayRequest(hotel_id=booking.hotel_id, room_type_id=booking.room_type_id, check_in=check_in,
                                check_out=check_out, adults=booking.adults, children=booking.children,
                                rate_plan_id=booking.rate_plan_id, promo_code=booking.promo_code)
-    quote = make_quote(guest_id=guest_id, stay=stay)
+    quote = make_quote(guest_id=guest_id, stay=stay, channel=booking.channel)
     inventory.release_nights(room_type_id=booking.room_type_id, check_in=booking.check_in,
                              check_out=booking.check_out)
     inventory.hold_nights(room_type_id=booking.room_type_id, check_in=check_in, check_out=check_out)

@@ -1,4 +1,5 @@
-"""The front desk's lists of a hotel's day: who arrives, who leaves, who is in the house.
+"""The front desk's lists of a hotel's day (who arrives, who leaves, who is in the house), one stay as the desk sees
+it, and bookings made at the desk.
 
 The desk works from these: who is still expected today, who has checked in on the phone and got which room, who
 did not come (after the night audit), who leaves. A hotel's day is its own: dates are the hotel's local dates.
@@ -16,13 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
-from app.bookings.models import Booking, BookingStatus, Folio
-from app.bookings.services.booking import hotel_today
+from app.bookings.models import Booking, BookingChannel, BookingStatus, Folio
+from app.bookings.services.booking import create_booking, hotel_today, make_quote
+from app.bookings.services.pricing import Quote, StayRequest
 from app.bookings.services.stay_ops import Departure, departure
 from app.bookings.services.stays import staff_booking
 from app.core.errors import NotFound
 from app.core.pagination import Page, paginate
 from app.extensions import db
+from app.guests import services as guests
 from app.guests.models import Guest
 from app.hotels.models import Hotel
 
@@ -66,6 +69,33 @@ def desk_list(*, staff: Any, hotel_id: int, kind: DeskList, day: date | None, cu
                  detail={"list": kind.value, "day": day.isoformat(), "guests": guest_ids})
     entries = [DeskEntry(booking=booking, guest_name=names.get(booking.guest_id, "")) for booking in page.items]
     return day, Page(entries, page.next_cursor)
+
+
+def desk_quote(*, staff: Any, guest_id: int | None, stay: StayRequest) -> Quote:
+    """The price at the desk of one of my hotels: the public price less the guest's tier discount and a promo code,
+    never the app-only discount."""
+    _my_hotel(staff, stay.hotel_id)
+    if guest_id is not None:
+        guests.visible_guest(staff=staff, guest_id=guest_id)
+    return make_quote(guest_id=guest_id, stay=stay, channel=BookingChannel.FRONT_DESK)
+
+
+def desk_book(*, staff: Any, guest_id: int, stay: StayRequest, expected_total: int | None = None,
+              special_requests: str | None = None) -> Booking:
+    """Book a stay at one of my hotels for a guest the desk knows (a walk-in profile, or a guest of the chain who
+    stayed with us), at the desk's price; audited. The guest sees it in the app like their own bookings."""
+    _my_hotel(staff, stay.hotel_id)
+    guests.visible_guest(staff=staff, guest_id=guest_id)
+    booking = create_booking(guest_id=guest_id, stay=stay, expected_total=expected_total,
+                             special_requests=special_requests, channel=BookingChannel.FRONT_DESK)
+    audit.record(actor=staff, action="stays.booked", subject_kind="booking", subject_id=booking.id,
+                 hotel_id=booking.hotel_id, detail={"guest_id": guest_id, "total": booking.total_amount})
+    return booking
+
+
+def _my_hotel(staff: Any, hotel_id: int) -> None:
+    if not staff.can_access_hotel(hotel_id) or db.session.get(Hotel, hotel_id) is None:
+        raise NotFound("No such hotel.")
 
 
 @dataclass(frozen=True)

@@ -102,13 +102,14 @@ def stay_nights(check_in: date, check_out: date) -> list[date]:
 
 
 def price_nights(*, hotel: HotelView, plan: PlanView, nights: list[date], tier_bp: int = 0,
-                 promo: PromoCode | None = None) -> list[NightPrice]:
-    """Price each night from the catalogue's copy of the hotel (seasons, policy) and the plan."""
+                 promo: PromoCode | None = None, direct: bool = True) -> list[NightPrice]:
+    """Price each night from the catalogue's copy of the hotel (seasons, policy) and the plan; `direct=False`
+    leaves out the app-only direct discount (a booking made at the front desk)."""
     policy = hotel.policy
     priced = []
     for night in nights:
         price = night_price(base_price=plan.base_price, adjustments_bp=plan.season_adjustments_bp,
-                            season=hotel.season_on(night), direct_bp=policy.direct_discount_bp,
+                            season=hotel.season_on(night), direct_bp=policy.direct_discount_bp if direct else 0,
                             cap_bp=policy.max_discount_bp, tax_bp=policy.tax_bp, tier_bp=tier_bp,
                             promo_bp=promo.discount_bp if promo else 0)
         priced.append(replace(price, night=night, discounts=[replace(d) for d in price.discounts]))
@@ -148,8 +149,10 @@ def _stack(public: int, requested: list[tuple[str, int]], *, cap_bp: int) -> lis
     return discounts
 
 
-def quote(stay: StayRequest, *, tier: str | None = None, tier_bp: int = 0, member: bool = False) -> Quote:
-    """Explain the price of a stay night by night; refuses impossible stays with field errors.
+def quote(stay: StayRequest, *, tier: str | None = None, tier_bp: int = 0, member: bool = False,
+          direct: bool = True) -> Quote:
+    """Explain the price of a stay night by night; refuses impossible stays with field errors. `direct`: with
+    the app-only direct discount (every booking but the front desk's).
 
     Hotel, room type, plans, policy and seasons come from the catalogue copy (app/bookings/catalogue.py), as of this
     transaction's stamp.
@@ -163,7 +166,7 @@ def quote(stay: StayRequest, *, tier: str | None = None, tier_bp: int = 0, membe
         raise NotFound("No bookable rate for this room type.", code="no_rate_plan")
     promo = find_promo(stay.promo_code, hotel_id=hotel.id, member=member) if stay.promo_code else None
     nights = price_nights(hotel=hotel, plan=plan, nights=stay_nights(stay.check_in, stay.check_out),
-                          tier_bp=tier_bp, promo=promo)
+                          tier_bp=tier_bp, promo=promo, direct=direct)
     return Quote(hotel_id=hotel.id, room_type_id=room_type.id, rate_plan_id=plan.id, check_in=stay.check_in,
                  check_out=stay.check_out, currency=hotel.currency, nights=nights,
                  promo_code=promo.code if promo else None, tier=tier if tier_bp else None)

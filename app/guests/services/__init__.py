@@ -9,7 +9,14 @@ from app.guests.services.accounts import (
     register,
     request_login_code,
 )
-from app.guests.services.desk import create_walk_in, guest_card, merge_guests, read_guest, search_guests
+from app.guests.services.desk import (
+    create_walk_in,
+    guest_card,
+    merge_guests,
+    read_guest,
+    search_guests,
+    visible_guest,
+)
 from app.guests.services.profile import (
     add_family_member,
     consent_overview,
@@ -32,4 +39,5 @@ __all__ = [
     "log_in_with_code", "merge_guests", "my_profile", "read_guest", "record_consent", "register",
     "remove_family_member",
     "replace_preferences", "request_login_code", "search_guests", "set_identity_document", "update_profile",
+    "visible_guest",
 ]

@@ -56,6 +56,11 @@ def _get_visible(staff: Any, guest_id: int) -> Guest:
     return guest
 
 
+def visible_guest(*, staff: Any, guest_id: int) -> Guest:
+    """A guest the staff member may work with (known to one of their hotels; any for a chain admin), or 404."""
+    return _get_visible(staff, guest_id)
+
+
 def _hotel_for_audit(staff: Any, guest_id: int) -> int | None:
     """The hotel through which the staff member sees the guest (for managers browsing their hotel's audit)."""
     if staff.is_chain_wide:
