@@ -86,6 +86,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/staff/loyalty/goodwill"): Entry(M, body={"points": 10, "reason": "sorry"},
                                                       ids={"guest_id": "guest_id"}),
     ("POST", "/api/v1/staff/guests/merge"): Entry(M, ids={"source_id": "guest_id", "target_id": "other_guest_id"}),
+    ("POST", "/api/v1/staff/quotes"): Entry(M, body={"check_in": "2030-01-10", "check_out": "2030-01-12"}, ids={
+        "hotel_id": "hotel_id", "room_type_id": "room_type_id", "guest_id": "guest_id"}),
+    ("POST", "/api/v1/staff/bookings"): Entry(M, body={"check_in": "2030-01-10", "check_out": "2030-01-12"}, ids={
+        "hotel_id": "hotel_id", "room_type_id": "room_type_id", "guest_id": "guest_id"}),
     # -- chain-wide data rights (a chain admin sees every guest of the chain: hotel staff and guests are refused)
     ("GET", "/api/v1/staff/guests/{guest_id}/export"): Entry(A),
     ("POST", "/api/v1/staff/guests/{guest_id}/erasure"): Entry(A),

@@ -8,6 +8,7 @@ arriving after midnight can still check in until then). The booking becomes `no_
 - the fee agreed at booking for a late cancellation is posted to its folio, which is closed (the usual terms: not
   arriving costs what cancelling too late would);
 - `booking.no_show` is recorded (the guest gets a push).
+A guest who turns up after all is checked in by the front desk, which undoes this first (undo_no_show).
 """
 
 from __future__ import annotations
