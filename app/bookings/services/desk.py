@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from app.audit import services as audit
 from app.bookings.models import Booking, BookingChannel, BookingStatus, Folio
 from app.bookings.services.booking import create_booking, hotel_today, make_quote
+from app.bookings.services.folio import folio_view
 from app.bookings.services.pricing import Quote, StayRequest
 from app.bookings.services.stay_ops import Departure, departure
 from app.bookings.services.stays import staff_booking
@@ -111,8 +112,8 @@ def desk_stay(*, staff: Any, booking_id: int) -> DeskStay:
     guest = db.session.get(Guest, booking.guest_id)
     audit.record(actor=staff, action="stays.viewed", subject_kind="booking", subject_id=booking.id,
                  hotel_id=booking.hotel_id, detail={"guest_id": booking.guest_id})
-    folio = booking.folio or Folio(booking_id=booking.id, currency=booking.currency, charges=[])
-    return DeskStay(booking=booking, guest_name=_full_name(guest.first_name, guest.last_name), folio=folio,
+    return DeskStay(booking=booking, guest_name=_full_name(guest.first_name, guest.last_name),
+                    folio=folio_view(booking),
                     departure=departure(booking) if booking.status == BookingStatus.IN_HOUSE else None)
 
 

@@ -24,7 +24,11 @@ def open_folio(booking: Booking) -> Folio:
 
 def guest_folio(*, guest_id: int, booking_id: int) -> Folio:
     """The folio of the guest's own booking (an empty one before anything is posted)."""
-    booking = guest_booking(guest_id=guest_id, booking_id=booking_id)
+    return folio_view(guest_booking(guest_id=guest_id, booking_id=booking_id))
+
+
+def folio_view(booking: Booking) -> Folio:
+    """The booking's folio to show: an empty, unsaved one before anything is posted (reading creates nothing)."""
     return booking.folio or Folio(booking_id=booking.id, currency=booking.currency, charges=[])
 
 

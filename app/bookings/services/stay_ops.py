@@ -15,7 +15,7 @@ from app.audit import services as audit
 from app.bookings.models import Booking, BookingStatus, ChargeKind, RoomState
 from app.bookings.services import inventory
 from app.bookings.services.booking import hotel_today
-from app.bookings.services.folio import open_folio, post_charge
+from app.bookings.services.folio import folio_view, open_folio, post_charge
 from app.bookings.services.no_show import undo_no_show
 from app.bookings.services.stays import guest_booking, occupied_stay_for_room, staff_booking
 from app.core import clock, events
@@ -206,9 +206,8 @@ def departure(booking: Booking) -> Departure:
     first_unstayed = max(today, booking.check_in) + timedelta(days=1)
     unstayed = [night for night in booking.quote.get("nights", [])
                 if date.fromisoformat(night["night"]) >= first_unstayed]
-    balance = booking.folio.balance if booking.folio is not None else 0
     return Departure(day=today, unstayed_nights=unstayed,
-                     balance=balance - sum(night["net"] + night["tax"] for night in unstayed))
+                     balance=folio_view(booking).balance - sum(night["net"] + night["tax"] for night in unstayed))
 
 
 def express_checkout(*, guest_id: int, booking_id: int, confirmed_balance: int) -> CheckoutResult:
