@@ -232,7 +232,8 @@ class DepartureSchema(ma.Schema):
     """What checking the stay out today settles: the balance to confirm, and the nights an early departure gives
     back (tonight is paid; the nights after it are credited)."""
 
-    date = ma.fields.Date(attribute="day", metadata={"description": "The hotel's local date"})
+    date = ma.fields.Date(attribute="day", metadata={
+        "description": "The hotel's business date: its local date, which ends at the night audit (04:00)"})
     early = ma.fields.Boolean()
     credited_nights = ma.fields.Function(lambda d: [night["night"] for night in d.unstayed_nights])
     check_out = ma.fields.Date(attribute="paid_until", allow_none=True,

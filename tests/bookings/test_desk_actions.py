@@ -213,3 +213,26 @@ def test_the_desk_checks_out_on_the_last_night_without_credits(client, chain, ti
                               headers=headers_for(desk))
         assert invalid.status_code == 422 and invalid.json["code"] == "validation_failed", body
     assert [booked_count(resort.room_type.id, f"2027-01-{day}") for day in (10, 11)] == [1, 1]
+
+
+def test_a_night_belongs_to_its_evening_until_the_night_audit(client, chain, time_machine) -> None:
+    """A guest arriving at 02:00 is arriving on the evening's date: the night they booked is still theirs. The
+    hotel's business day ends at the night audit (NO_SHOW_AUDIT_HOUR), not at midnight."""
+    resort = chain["resort"]  # Moscow time
+    late, later = make_guest(), make_guest()
+    one_night = book(client, late, resort, check_in="2027-01-10", check_out="2027-01-11").json
+    too_late = book(client, later, resort, check_in="2027-01-10", check_out="2027-01-11").json
+    two_nights = book(client, late, resort, check_in="2027-01-10", check_out="2027-01-12").json
+
+    _at("2027-01-10T23:00:00", time_machine)  # 02:00 on the 11th by the sea
+    arrived = client.post(f"/api/v1/bookings/{one_night['id']}/actions/check-in", headers=headers_for(late))
+    assert arrived.status_code == 200, arrived.json
+    desk = make_staff(Role.FRONT_DESK, hotels=[resort.hotel])
+    assert _check_in(client, desk, two_nights["id"]).status_code == 200
+    # Leaving now, at 02:00, is leaving after the night of the 10th: the night of the 11th is credited.
+    plan = _stay(client, desk, two_nights["id"]).json["departure"]
+    assert (plan["date"], plan["credited_nights"]) == ("2027-01-10", ["2027-01-11"])
+
+    _at("2027-01-11T01:00:00", time_machine)  # 04:00: the night audit closed the 10th
+    refused = client.post(f"/api/v1/bookings/{too_late['id']}/actions/check-in", headers=headers_for(later))
+    assert refused.status_code == 409 and refused.json["code"] == "check_in_not_open"

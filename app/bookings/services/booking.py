@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from app.bookings import catalogue
@@ -30,6 +31,14 @@ _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read ou
 
 def hotel_today(hotel: Hotel | HotelView) -> date:
     return clock.now().astimezone(ZoneInfo(hotel.time_zone)).date()
+
+
+def hotel_business_date(hotel: Hotel | HotelView) -> date:
+    """The hotel's business date, which the night audit ends (NO_SHOW_AUDIT_HOUR), not midnight: at 02:00 it is
+    still yesterday's, so a guest arriving then arrives for the night they booked, and one leaving then leaves
+    after that night."""
+    local = clock.now().astimezone(ZoneInfo(hotel.time_zone))
+    return (local - timedelta(hours=current_app.config["NO_SHOW_AUDIT_HOUR"])).date()
 
 
 def make_quote(*, guest_id: int | None, stay: pricing.StayRequest, channel: str = BookingChannel.APP) -> pricing.Quote:

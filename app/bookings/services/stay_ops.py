@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from app.audit import services as audit
 from app.bookings.models import Booking, BookingStatus, ChargeKind, RoomState
 from app.bookings.services import inventory
-from app.bookings.services.booking import hotel_today
+from app.bookings.services.booking import hotel_business_date
 from app.bookings.services.folio import folio_view, open_folio, post_charge
 from app.bookings.services.no_show import undo_no_show
 from app.bookings.services.stays import guest_booking, occupied_stay_for_room, staff_booking
@@ -65,7 +65,7 @@ def desk_check_in(*, staff: Any, booking_id: int, room_id: int | None = None) ->
 
 
 def _check_in_window(booking: Booking) -> None:
-    today = hotel_today(db.session.get(Hotel, booking.hotel_id))
+    today = hotel_business_date(db.session.get(Hotel, booking.hotel_id))
     if today < booking.check_in - timedelta(days=1):
         raise Conflict("Check-in opens the day before arrival.", code="check_in_not_open")
     if today >= booking.check_out:
@@ -186,7 +186,7 @@ class Departure:
     """What checking out today settles. A guest leaving before their last night pays tonight (the room was held
     for it and is rarely sold the same day); the nights after it are credited and go back on sale."""
 
-    day: date  # the hotel's today
+    day: date  # the hotel's business date (see hotel_business_date)
     unstayed_nights: list[dict[str, Any]]  # the quote's nights credited: {"night", "net", "tax", ...}
     balance: int  # the folio's balance once they are credited: what the guest confirms and settles
 
@@ -202,7 +202,7 @@ class Departure:
 
 def departure(booking: Booking) -> Departure:
     """What checking the stay out now would settle (it changes nothing)."""
-    today = hotel_today(db.session.get(Hotel, booking.hotel_id))
+    today = hotel_business_date(db.session.get(Hotel, booking.hotel_id))
     first_unstayed = max(today, booking.check_in) + timedelta(days=1)
     unstayed = [night for night in booking.quote.get("nights", [])
                 if date.fromisoformat(night["night"]) >= first_unstayed]
