@@ -199,7 +199,8 @@ class DeskListArgsSchema(CursorArgsSchema):
     hotel_id = id_field(strict=False, required=True)
     list = ma.fields.String(required=True, validate=ma.validate.OneOf([kind.value for kind in DeskList]),
                             metadata={"description": "arrivals | departures (on `date`) | in_house (now)"})
-    date = ma.fields.Date(load_default=None, metadata={"description": "The hotel's local date; today there if absent"})
+    date = ma.fields.Date(load_default=None, metadata={
+        "description": "The hotel's local date; its business date if absent (yesterday until the night audit)"})
 
 
 class DeskEntrySchema(ma.Schema):

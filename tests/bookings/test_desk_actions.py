@@ -228,6 +228,9 @@ def test_a_night_belongs_to_its_evening_until_the_night_audit(client, chain, tim
     arrived = client.post(f"/api/v1/bookings/{one_night['id']}/actions/check-in", headers=headers_for(late))
     assert arrived.status_code == 200, arrived.json
     desk = make_staff(Role.FRONT_DESK, hotels=[resort.hotel])
+    arrivals = client.get(f"/api/v1/staff/stays?hotel_id={resort.hotel.id}&list=arrivals", headers=headers_for(desk))
+    assert arrivals.json["date"] == "2027-01-10"  # the night clerk still sees the evening's arrivals
+    assert too_late["id"] in [item["id"] for item in arrivals.json["items"]]
     assert _check_in(client, desk, two_nights["id"]).status_code == 200
     # Leaving now, at 02:00, is leaving after the night of the 10th: the night of the 11th is credited.
     plan = _stay(client, desk, two_nights["id"]).json["departure"]

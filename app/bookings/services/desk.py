@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from app.audit import services as audit
 from app.bookings.models import Booking, BookingChannel, BookingStatus, Folio
-from app.bookings.services.booking import create_booking, hotel_today, make_quote
+from app.bookings.services.booking import create_booking, hotel_business_date, make_quote
 from app.bookings.services.folio import folio_view
 from app.bookings.services.pricing import Quote, StayRequest
 from app.bookings.services.stay_ops import Departure, departure
@@ -52,11 +52,12 @@ class DeskEntry:
 
 def desk_list(*, staff: Any, hotel_id: int, kind: DeskList, day: date | None, cursor: str | None,
               limit: int) -> tuple[date, Page]:
-    """One of the desk's lists for the hotel's `day` (today, hotel time, when None), in booking order."""
+    """One of the desk's lists for the hotel's `day`, in booking order; by default its business date (the night
+    clerk at 02:00 still sees the evening's late arrivals)."""
     hotel = db.session.get(Hotel, hotel_id)
     if hotel is None or not staff.can_access_hotel(hotel_id):
         raise NotFound("No such hotel.")
-    day = day or hotel_today(hotel)
+    day = day or hotel_business_date(hotel)
     date_column, statuses = _LISTS[kind]
     stmt = (select(Booking).options(joinedload(Booking.room))
             .where(Booking.hotel_id == hotel_id, Booking.status.in_([status.value for status in statuses])))
